@@ -1,0 +1,26 @@
+// The hyenavk command-line tool: each subcommand registers its options and its action.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "hyenavk/hyenavk.hpp"
+
+namespace hyenavk::cli {
+
+// Options every command that touches a device takes (SPEC: --device I|NAME, --precision fp32|fp16).
+struct DeviceOptions {
+    std::string device;
+    std::string precision = "fp32";
+    bool validation = false;
+};
+void add_device_options(CLI::App& cmd, DeviceOptions& options);
+ContextOptions context_options(const DeviceOptions& options);
+
+// Each returns the action to run when its subcommand was chosen; the action returns the exit status.
+using Action = std::function<int()>;
+Action add_devices_command(CLI::App& app);
+
+}  // namespace hyenavk::cli

@@ -1,0 +1,55 @@
+// hyenavk: run Striped Hyena models with Vulkan compute. See `hyenavk --help`.
+#include <cstdio>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace hyenavk::cli {
+
+void add_device_options(CLI::App& cmd, DeviceOptions& options) {
+    cmd.add_option("--device", options.device,
+                   "device index or a case-insensitive part of its name (default: discrete, then integrated GPU, "
+                   "then others)");
+    cmd.add_option("--precision", options.precision, "storage precision")
+        ->check(CLI::IsMember({"fp32", "fp16"}))
+        ->capture_default_str();
+    cmd.add_flag("--validation", options.validation, "enable the Vulkan validation layer (for debugging)");
+}
+
+ContextOptions context_options(const DeviceOptions& options) {
+    ContextOptions ctx;
+    ctx.device = options.device;
+    ctx.validation = options.validation;
+    return ctx;
+}
+
+}  // namespace hyenavk::cli
+
+int main(int argc, char** argv) {
+    using namespace hyenavk;
+    CLI::App app{"hyenavk " + version_string() + ": Striped Hyena sequence models on any Vulkan GPU"};
+    app.set_version_flag("--version", "hyenavk " + version_string());
+    app.require_subcommand(1);
+    std::vector<cli::Action> actions;
+    actions.push_back(cli::add_devices_command(app));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        for (auto& action : actions)
+            if (action) {
+                // Each registered action checks whether its own subcommand was parsed.
+                const int status = action();
+                if (status >= 0) return status;
+            }
+        return 0;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "hyenavk: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hyenavk: unexpected error: %s\n", e.what());
+        return 2;
+    }
+}

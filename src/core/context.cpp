@@ -1,0 +1,79 @@
+#include <string>
+
+#include "core/context_impl.hpp"
+#include "gpu/device_probe.hpp"
+#include "gpu/loader.hpp"
+
+namespace hyenavk {
+
+const char* to_string(DeviceType type) noexcept {
+    switch (type) {
+        case DeviceType::IntegratedGpu: return "integrated GPU";
+        case DeviceType::DiscreteGpu: return "discrete GPU";
+        case DeviceType::VirtualGpu: return "virtual GPU";
+        case DeviceType::Cpu: return "CPU";
+        default: return "other";
+    }
+}
+
+std::vector<DeviceInfo> list_devices(const InstanceOptions& options) {
+    auto instance = gpu::Instance::create(options.validation, options.log);
+    std::vector<DeviceInfo> devices;
+    const auto handles = instance->physical_devices();
+    for (uint32_t i = 0; i < handles.size(); ++i)
+        devices.push_back(gpu::probe_device(handles[i], instance->api_version(), i));
+    return devices;
+}
+
+DeviceSetup required_device_setup(VkInstance instance, VkPhysicalDevice physical_device) {
+    if (instance == VK_NULL_HANDLE || physical_device == VK_NULL_HANDLE)
+        throw Error(ErrorCode::InvalidArgument, "required_device_setup needs an instance and a physical device");
+    gpu::ensure_loader();
+    gpu::ensure_instance_functions(instance);
+    // The highest version the device offers, capped at what hyenavk is written against.
+    return gpu::wanted_setup(physical_device, VK_API_VERSION_1_3);
+}
+
+Context::Context(std::unique_ptr<detail::ContextImpl> impl) : impl_(std::move(impl)) {}
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+Context::~Context() = default;
+
+Context Context::create(const ContextOptions& options) {
+    auto instance = gpu::Instance::create(options.validation, options.log);
+    const auto handles = instance->physical_devices();
+    std::vector<DeviceInfo> devices;
+    for (uint32_t i = 0; i < handles.size(); ++i)
+        devices.push_back(gpu::probe_device(handles[i], instance->api_version(), i));
+    const uint32_t chosen = gpu::choose_device(devices, options.device);
+    DeviceInfo info = devices[chosen];
+    if (info.caps.api_version < VK_API_VERSION_1_1)
+        throw Error(ErrorCode::Unsupported, "device '" + info.name + "' supports only Vulkan 1.0; hyenavk needs 1.1");
+    gpu::apply_clamp(info.caps, options.clamp);
+    auto device = gpu::Device::create(handles[chosen], info, options.fence_timeout_ns);
+    return Context(std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device)));
+}
+
+Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& options) {
+    auto instance = gpu::Instance::borrow(borrowed.instance, borrowed.instance_api_version, options.log);
+    if (borrowed.physical_device == VK_NULL_HANDLE)
+        throw Error(ErrorCode::InvalidArgument, "borrowed physical device is null");
+    DeviceInfo info = gpu::probe_device(borrowed.physical_device, instance->api_version(), 0);
+    // Only what the host enabled may be used.
+    DeviceCaps& caps = info.caps;
+    caps.storage_buffer_16bit &= borrowed.storage_buffer_16bit_enabled;
+    caps.shader_float16 &= borrowed.shader_float16_enabled;
+    caps.storage_buffer_8bit &= borrowed.storage_buffer_8bit_enabled;
+    caps.shader_int8 &= borrowed.shader_int8_enabled;
+    caps.timeline_semaphore &= borrowed.timeline_semaphore_enabled;
+    caps.memory_budget &= gpu::has_extension(borrowed.enabled_extensions, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    gpu::apply_clamp(caps, options.clamp);
+    auto device = gpu::Device::borrow(borrowed, info, options.fence_timeout_ns);
+    return Context(std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device)));
+}
+
+const DeviceInfo& Context::device() const { return impl_->device->info(); }
+bool Context::borrowed() const { return impl_->device->borrowed(); }
+uint64_t Context::validation_message_count() const { return impl_->instance->sink().validation_messages.load(); }
+
+}  // namespace hyenavk

@@ -1,0 +1,228 @@
+#include "gpu/device.hpp"
+
+#include <string>
+
+#include "gpu/device_probe.hpp"
+#include "gpu/vk_check.hpp"
+
+namespace hyenavk::gpu {
+namespace {
+
+uint32_t find_compute_family(VkPhysicalDevice physical_device) {
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(physical_device, &count, nullptr);
+    std::vector<VkQueueFamilyProperties> families(count);
+    vkGetPhysicalDeviceQueueFamilyProperties(physical_device, &count, families.data());
+    // Prefer a compute-only family (async compute on discrete GPUs), else any family with compute.
+    for (uint32_t i = 0; i < count; ++i)
+        if ((families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(families[i].queueFlags & VK_QUEUE_GRAPHICS_BIT))
+            return i;
+    for (uint32_t i = 0; i < count; ++i)
+        if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) return i;
+    throw Error(ErrorCode::Unsupported, "the device has no compute queue");
+}
+
+}  // namespace
+
+std::unique_ptr<Device> Device::create(VkPhysicalDevice physical_device, const DeviceInfo& info,
+                                       uint64_t fence_timeout_ns) {
+    std::unique_ptr<Device> self(new Device());
+    self->physical_ = physical_device;
+    self->info_ = info;
+    self->owned_ = true;
+    self->fence_timeout_ns_ = fence_timeout_ns;
+    self->queue_family_ = find_compute_family(physical_device);
+
+    const DeviceCaps& caps = info.caps;
+    const DeviceSetup setup = wanted_setup(physical_device, caps.api_version);
+    std::vector<const char*> extensions;
+    for (const auto& e : setup.extensions) extensions.push_back(e.c_str());
+
+    VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    VkPhysicalDevice16BitStorageFeatures storage16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    VkPhysicalDeviceShaderFloat16Int8Features float16_int8{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    VkPhysicalDevice8BitStorageFeatures storage8{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
+    VkPhysicalDeviceTimelineSemaphoreFeatures timeline{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
+    void** next = &features.pNext;
+    auto link = [&next](auto& s) {
+        *next = &s;
+        next = &s.pNext;
+    };
+    // Only what the (possibly clamped) caps allow is enabled, so a clamp also hides the feature from shaders.
+    if (caps.storage_buffer_16bit) {
+        storage16.storageBuffer16BitAccess = VK_TRUE;
+        link(storage16);
+    }
+    if (caps.shader_float16 || caps.shader_int8) {
+        float16_int8.shaderFloat16 = caps.shader_float16;
+        float16_int8.shaderInt8 = caps.shader_int8;
+        link(float16_int8);
+    }
+    if (caps.storage_buffer_8bit) {
+        storage8.storageBuffer8BitAccess = VK_TRUE;
+        link(storage8);
+    }
+    if (caps.timeline_semaphore) {
+        timeline.timelineSemaphore = VK_TRUE;
+        link(timeline);
+    }
+
+    const float priority = 1.0f;
+    VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+    queue_info.queueFamilyIndex = self->queue_family_;
+    queue_info.queueCount = 1;
+    queue_info.pQueuePriorities = &priority;
+
+    VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    device_info.pNext = &features;
+    device_info.queueCreateInfoCount = 1;
+    device_info.pQueueCreateInfos = &queue_info;
+    device_info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+    device_info.ppEnabledExtensionNames = extensions.data();
+    vk_check(vkCreateDevice(physical_device, &device_info, nullptr, &self->device_), "vkCreateDevice");
+    volkLoadDeviceTable(&self->table_, self->device_);
+    self->table_.vkGetDeviceQueue(self->device_, self->queue_family_, 0, &self->queue_);
+    self->init_common();
+    return self;
+}
+
+std::unique_ptr<Device> Device::borrow(const BorrowedDevice& borrowed, const DeviceInfo& info,
+                                       uint64_t fence_timeout_ns) {
+    if (borrowed.device == VK_NULL_HANDLE || borrowed.queue == VK_NULL_HANDLE ||
+        borrowed.physical_device == VK_NULL_HANDLE)
+        throw Error(ErrorCode::InvalidArgument, "borrowed device, physical device and queue must all be set");
+    if (static_cast<bool>(borrowed.lock_queue) != static_cast<bool>(borrowed.unlock_queue))
+        throw Error(ErrorCode::InvalidArgument, "borrowed device: give both lock_queue and unlock_queue, or neither");
+    uint32_t family_count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(borrowed.physical_device, &family_count, nullptr);
+    std::vector<VkQueueFamilyProperties> families(family_count);
+    vkGetPhysicalDeviceQueueFamilyProperties(borrowed.physical_device, &family_count, families.data());
+    if (borrowed.queue_family_index >= family_count ||
+        !(families[borrowed.queue_family_index].queueFlags & VK_QUEUE_COMPUTE_BIT))
+        throw Error(ErrorCode::InvalidArgument, "borrowed queue family " +
+                                                    std::to_string(borrowed.queue_family_index) +
+                                                    " does not exist or has no compute support");
+    std::unique_ptr<Device> self(new Device());
+    self->physical_ = borrowed.physical_device;
+    self->device_ = borrowed.device;
+    self->queue_ = borrowed.queue;
+    self->queue_family_ = borrowed.queue_family_index;
+    self->info_ = info;
+    self->owned_ = false;
+    self->fence_timeout_ns_ = fence_timeout_ns;
+    self->host_lock_ = borrowed.lock_queue;
+    self->host_unlock_ = borrowed.unlock_queue;
+    volkLoadDeviceTable(&self->table_, self->device_);
+    self->init_common();
+    return self;
+}
+
+void Device::init_common() {
+    vkGetPhysicalDeviceMemoryProperties(physical_, &memory_properties_);
+    VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pool_info.queueFamilyIndex = queue_family_;
+    vk_check(table_.vkCreateCommandPool(device_, &pool_info, nullptr, &command_pool_), "vkCreateCommandPool");
+    VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    fence_info.flags = VK_FENCE_CREATE_SIGNALED_BIT;  // so a wait before the first submission returns at once
+    vk_check(table_.vkCreateFence(device_, &fence_info, nullptr, &fence_), "vkCreateFence");
+}
+
+Device::~Device() {
+    if (device_ == VK_NULL_HANDLE) return;
+    // Wait for our own work only: a borrowed device's queue may carry the host's work too, which is its business.
+    if (fence_ != VK_NULL_HANDLE) {
+        if (!lost_) table_.vkWaitForFences(device_, 1, &fence_, VK_TRUE, fence_timeout_ns_);
+        table_.vkDestroyFence(device_, fence_, nullptr);
+    }
+    if (command_pool_ != VK_NULL_HANDLE) table_.vkDestroyCommandPool(device_, command_pool_, nullptr);
+    if (owned_) {
+        table_.vkDeviceWaitIdle(device_);
+        table_.vkDestroyDevice(device_, nullptr);
+    }
+}
+
+void Device::memory_barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stages, VkAccessFlags src_access,
+                            VkPipelineStageFlags dst_stages, VkAccessFlags dst_access) const {
+    VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    b.srcAccessMask = src_access;
+    b.dstAccessMask = dst_access;
+    table_.vkCmdPipelineBarrier(cmd, src_stages, dst_stages, 0, 1, &b, 0, nullptr, 0, nullptr);
+}
+
+void Device::check_not_lost() const {
+    if (lost_) throw Error(ErrorCode::DeviceLost, "the Vulkan device was lost earlier; create a new context");
+}
+
+void Device::lock_queue() {
+    queue_mutex_.lock();
+    if (host_lock_) host_lock_();
+}
+
+void Device::unlock_queue() {
+    if (host_unlock_) host_unlock_();
+    queue_mutex_.unlock();
+}
+
+VkCommandBuffer Device::begin_one_shot() {
+    check_not_lost();
+    VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    alloc.commandPool = command_pool_;
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    {
+        std::lock_guard<std::mutex> lock(pool_mutex_);
+        vk_check(table_.vkAllocateCommandBuffers(device_, &alloc, &cmd), "vkAllocateCommandBuffers");
+    }
+    VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    vk_check(table_.vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
+    // Order this command buffer after host writes and after earlier submissions' GPU work.
+    memory_barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                   VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                   VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+    return cmd;
+}
+
+void Device::submit_one_shot(VkCommandBuffer cmd) {
+    struct FreeOnExit {
+        Device* self;
+        VkCommandBuffer cmd;
+        ~FreeOnExit() {
+            std::lock_guard<std::mutex> lock(self->pool_mutex_);
+            self->table_.vkFreeCommandBuffers(self->device_, self->command_pool_, 1, &cmd);
+        }
+    } free_on_exit{this, cmd};
+    // The host reads results after the fence: make the writes visible to it.
+    memory_barrier(cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                   VK_ACCESS_HOST_READ_BIT);
+    vk_check(table_.vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+    submit_and_wait(&cmd, 1);
+}
+
+void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
+    check_not_lost();
+    VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    submit.commandBufferCount = count;
+    submit.pCommandBuffers = cmds;
+    vk_check(table_.vkResetFences(device_, 1, &fence_), "vkResetFences");
+    lock_queue();
+    const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, fence_);
+    unlock_queue();
+    if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
+    vk_check(submitted, "vkQueueSubmit");
+    const VkResult waited = table_.vkWaitForFences(device_, 1, &fence_, VK_TRUE, fence_timeout_ns_);
+    if (waited == VK_ERROR_DEVICE_LOST) lost_ = true;
+    if (waited == VK_TIMEOUT) {
+        // The work may still complete; we cannot reuse resources it touches, so the context is given up.
+        lost_ = true;
+        throw Error(ErrorCode::Timeout, "vkWaitForFences timed out after " +
+                                            std::to_string(fence_timeout_ns_ / 1000000) +
+                                            " ms; the context can no longer be used");
+    }
+    vk_check(waited, "vkWaitForFences");
+}
+
+}  // namespace hyenavk::gpu

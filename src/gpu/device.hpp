@@ -1,0 +1,79 @@
+// A logical device with one compute queue, its own or borrowed, and the submission path.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <volk.h>
+
+#include "hyenavk/hyenavk.hpp"
+
+namespace hyenavk::gpu {
+
+class Device {
+public:
+    // Creates a device on `physical_device` with the optional features that `info.caps` reports enabled.
+    static std::unique_ptr<Device> create(VkPhysicalDevice physical_device, const DeviceInfo& info,
+                                          uint64_t fence_timeout_ns);
+    // Wraps a host's device. `info.caps` must already reflect what the host enabled.
+    static std::unique_ptr<Device> borrow(const BorrowedDevice& borrowed, const DeviceInfo& info,
+                                          uint64_t fence_timeout_ns);
+    ~Device();
+
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+
+    VkDevice handle() const { return device_; }
+    VkPhysicalDevice physical() const { return physical_; }
+    VkQueue queue() const { return queue_; }
+    uint32_t queue_family() const { return queue_family_; }
+    const VolkDeviceTable& vk() const { return table_; }
+    const DeviceInfo& info() const { return info_; }
+    const DeviceCaps& caps() const { return info_.caps; }
+    bool borrowed() const { return !owned_; }
+    const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_properties_; }
+
+    // One-shot command buffers for uploads, downloads and plan building.
+    VkCommandBuffer begin_one_shot();
+    // Ends, submits and waits for `cmd`, then frees it.
+    void submit_one_shot(VkCommandBuffer cmd);
+    // Submits recorded command buffers and waits for them (fence with the context's timeout).
+    void submit_and_wait(const VkCommandBuffer* cmds, uint32_t count);
+
+    // Serialises use of the queue with the host (its lock callbacks) and with other hyenavk threads.
+    void lock_queue();
+    void unlock_queue();
+
+    VkCommandPool command_pool() const { return command_pool_; }
+    std::mutex& pool_mutex() { return pool_mutex_; }
+
+    void memory_barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stages, VkAccessFlags src_access,
+                        VkPipelineStageFlags dst_stages, VkAccessFlags dst_access) const;
+
+    // Once a submission fails with VK_ERROR_DEVICE_LOST the device is unusable; every later call throws.
+    void check_not_lost() const;
+
+private:
+    Device() = default;
+    void init_common();
+
+    VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+    VkDevice device_ = VK_NULL_HANDLE;
+    VkQueue queue_ = VK_NULL_HANDLE;
+    uint32_t queue_family_ = 0;
+    bool owned_ = false;
+    bool lost_ = false;
+    uint64_t fence_timeout_ns_ = 0;
+    DeviceInfo info_;
+    VolkDeviceTable table_{};
+    VkPhysicalDeviceMemoryProperties memory_properties_{};
+    VkCommandPool command_pool_ = VK_NULL_HANDLE;
+    VkFence fence_ = VK_NULL_HANDLE;
+    std::mutex pool_mutex_;
+    std::mutex queue_mutex_;
+    std::function<void()> host_lock_, host_unlock_;
+};
+
+}  // namespace hyenavk::gpu

@@ -1,0 +1,195 @@
+#include "gpu/memory.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "gpu/device.hpp"
+#include "gpu/vk_check.hpp"
+
+namespace hyenavk::gpu {
+namespace {
+
+VkDeviceSize align_up(VkDeviceSize value, VkDeviceSize alignment) {
+    return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string mib(VkDeviceSize bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
+
+}  // namespace
+
+Allocation& Allocation::operator=(Allocation&& other) noexcept {
+    if (this != &other) {
+        release();
+        pools_ = other.pools_;
+        lifetime_ = other.lifetime_;
+        block_ = other.block_;
+        slice_ = other.slice_;
+        reserved_ = other.reserved_;
+        mapped_ = other.mapped_;
+        coherent_ = other.coherent_;
+        memory_ = other.memory_;
+        other.pools_ = nullptr;
+    }
+    return *this;
+}
+
+void Allocation::release() {
+    if (pools_) pools_->free_range(lifetime_, block_, slice_.offset, reserved_);
+    pools_ = nullptr;
+}
+
+MemoryPools::MemoryPools(Device& device) : device_(device) {
+    const DeviceCaps& caps = device.caps();
+    // One alignment serves descriptors (storage offsets), flushes of non-coherent memory and vector loads.
+    alignment_ = std::max<VkDeviceSize>({caps.min_storage_buffer_offset_alignment, caps.non_coherent_atom_size, 16});
+}
+
+MemoryPools::~MemoryPools() {
+    const VolkDeviceTable& vk = device_.vk();
+    for (auto& list : blocks_)
+        for (auto& b : list) {
+            if (b->mapped) vk.vkUnmapMemory(device_.handle(), b->memory);
+            vk.vkDestroyBuffer(device_.handle(), b->buffer, nullptr);
+            vk.vkFreeMemory(device_.handle(), b->memory, nullptr);
+        }
+}
+
+uint32_t MemoryPools::pick_memory_type(uint32_t type_bits, Lifetime lifetime, int attempt) const {
+    const auto& props = device_.memory_properties();
+    // Preference lists, best first; a later attempt (after an allocation failure) takes the next candidate.
+    std::vector<VkMemoryPropertyFlags> wanted;
+    if (lifetime == Lifetime::Staging) {
+        wanted = {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+                      VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+                  VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                  VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT};
+    } else {
+        wanted = {VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0};
+    }
+    int seen = 0;
+    std::vector<uint32_t> tried;
+    for (VkMemoryPropertyFlags flags : wanted)
+        for (uint32_t i = 0; i < props.memoryTypeCount; ++i) {
+            if (!(type_bits & (1u << i)) || (props.memoryTypes[i].propertyFlags & flags) != flags) continue;
+            if (std::find(tried.begin(), tried.end(), i) != tried.end()) continue;
+            tried.push_back(i);
+            if (seen++ == attempt) return i;
+        }
+    return UINT32_MAX;
+}
+
+size_t MemoryPools::add_block(int lifetime, VkDeviceSize size) {
+    const VolkDeviceTable& vk = device_.vk();
+    VkDevice dev = device_.handle();
+    auto block = std::make_unique<Block>();
+    block->size = size;
+
+    VkBufferCreateInfo buffer_info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    buffer_info.size = size;
+    buffer_info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                        VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    buffer_info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    vk_check(vk.vkCreateBuffer(dev, &buffer_info, nullptr, &block->buffer), "vkCreateBuffer");
+    VkMemoryRequirements req;
+    vk.vkGetBufferMemoryRequirements(dev, block->buffer, &req);
+
+    VkResult result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    uint32_t type = UINT32_MAX;
+    for (int attempt = 0; result != VK_SUCCESS; ++attempt) {
+        type = pick_memory_type(req.memoryTypeBits, static_cast<Lifetime>(lifetime), attempt);
+        if (type == UINT32_MAX) break;
+        VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+        alloc.allocationSize = req.size;
+        alloc.memoryTypeIndex = type;
+        result = vk.vkAllocateMemory(dev, &alloc, nullptr, &block->memory);
+        if (result != VK_SUCCESS && result != VK_ERROR_OUT_OF_DEVICE_MEMORY && result != VK_ERROR_OUT_OF_HOST_MEMORY)
+            break;
+    }
+    if (result != VK_SUCCESS) {
+        vk.vkDestroyBuffer(dev, block->buffer, nullptr);
+        if (type == UINT32_MAX && result == VK_ERROR_OUT_OF_DEVICE_MEMORY)
+            throw Error(ErrorCode::OutOfMemory, "device memory exhausted allocating a block of " + mib(size));
+        throw_vk_error(result, "vkAllocateMemory");
+    }
+    vk_check(vk.vkBindBufferMemory(dev, block->buffer, block->memory, 0), "vkBindBufferMemory");
+    const VkMemoryPropertyFlags flags = device_.memory_properties().memoryTypes[type].propertyFlags;
+    block->coherent = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
+    if (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+        void* p = nullptr;
+        vk_check(vk.vkMapMemory(dev, block->memory, 0, VK_WHOLE_SIZE, 0, &p), "vkMapMemory");
+        block->mapped = static_cast<std::byte*>(p);
+    }
+    block->free.emplace(0, size);
+    stats_.reserved[lifetime] += size;
+    VkDeviceSize total = 0;
+    for (VkDeviceSize r : stats_.reserved) total += r;
+    stats_.peak_reserved = std::max(stats_.peak_reserved, total);
+    blocks_[lifetime].push_back(std::move(block));
+    return blocks_[lifetime].size() - 1;
+}
+
+Allocation MemoryPools::allocate(Lifetime lifetime, VkDeviceSize size) {
+    const int l = static_cast<int>(lifetime);
+    const VkDeviceSize max_alloc = device_.caps().max_memory_allocation_size;
+    const VkDeviceSize reserved = align_up(std::max<VkDeviceSize>(size, 1), alignment_);
+    if (reserved > max_alloc)
+        throw Error(ErrorCode::DeviceLimit, "a buffer of " + mib(size) + " exceeds the device's maximum allocation size (" +
+                                                mib(max_alloc) + ", maxMemoryAllocationSize)");
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto take = [&](size_t index) -> Allocation {
+        Block& b = *blocks_[l][index];
+        for (auto it = b.free.begin(); it != b.free.end(); ++it) {
+            if (it->second < reserved) continue;
+            const VkDeviceSize offset = it->first;
+            const VkDeviceSize rest = it->second - reserved;
+            b.free.erase(it);
+            if (rest) b.free.emplace(offset + reserved, rest);
+            Allocation a;
+            a.pools_ = this;
+            a.lifetime_ = l;
+            a.block_ = index;
+            a.slice_ = {b.buffer, offset, size};
+            a.reserved_ = reserved;
+            a.mapped_ = b.mapped ? b.mapped + offset : nullptr;
+            a.coherent_ = b.coherent;
+            a.memory_ = b.memory;
+            stats_.used[l] += reserved;
+            return a;
+        }
+        return {};
+    };
+    for (size_t i = 0; i < blocks_[l].size(); ++i) {
+        Allocation a = take(i);
+        if (!a.empty()) return a;
+    }
+    const VkDeviceSize base = lifetime == Lifetime::Staging ? kStagingBlockSize : kDefaultBlockSize;
+    return take(add_block(l, std::max(reserved, std::min(base, max_alloc))));
+}
+
+void MemoryPools::free_range(int lifetime, size_t block, VkDeviceSize offset, VkDeviceSize size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& free = blocks_[lifetime][block]->free;
+    auto [it, inserted] = free.emplace(offset, size);
+    // Coalesce with the neighbours so that large requests can reuse freed space.
+    if (it != free.begin()) {
+        auto prev = std::prev(it);
+        if (prev->first + prev->second == it->first) {
+            prev->second += it->second;
+            free.erase(it);
+            it = prev;
+        }
+    }
+    auto next = std::next(it);
+    if (next != free.end() && it->first + it->second == next->first) {
+        it->second += next->second;
+        free.erase(next);
+    }
+    stats_.used[lifetime] -= size;
+}
+
+MemoryStats MemoryPools::stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+}
+
+}  // namespace hyenavk::gpu

@@ -1,0 +1,106 @@
+#include "gpu/transfer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "gpu/device.hpp"
+#include "gpu/vk_check.hpp"
+
+namespace hyenavk::gpu {
+namespace {
+
+// Flush/invalidate ranges must be multiples of nonCoherentAtomSize (or reach the end of the memory).
+VkMappedMemoryRange atom_range(const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes, VkDeviceSize atom) {
+    VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
+    range.memory = a.memory();
+    const VkDeviceSize begin = (a.memory_offset() + offset) / atom * atom;
+    const VkDeviceSize end = (a.memory_offset() + offset + bytes + atom - 1) / atom * atom;
+    range.offset = begin;
+    range.size = end - begin;
+    return range;
+}
+
+void check_range(const Allocation& a, VkDeviceSize offset, size_t bytes, const char* what) {
+    if (a.empty() || offset + bytes > a.size())
+        throw Error(ErrorCode::Internal, std::string(what) + " of " + std::to_string(bytes) + " bytes at offset " +
+                                             std::to_string(offset) + " is outside its buffer");
+}
+
+}  // namespace
+
+Allocation& Transfer::staging() {
+    if (staging_.empty()) staging_ = pools_.allocate(Lifetime::Staging, kChunk);
+    return staging_;
+}
+
+void Transfer::upload(const Allocation& dst, VkDeviceSize dst_offset, const void* src, size_t bytes) {
+    check_range(dst, dst_offset, bytes, "upload");
+    device_.check_not_lost();
+    const VkDeviceSize atom = std::max<VkDeviceSize>(device_.caps().non_coherent_atom_size, 1);
+    if (dst.mapped()) {
+        std::memcpy(dst.mapped() + dst_offset, src, bytes);
+        if (!dst.coherent()) {
+            const VkMappedMemoryRange range = atom_range(dst, dst_offset, bytes, atom);
+            vk_check(device_.vk().vkFlushMappedMemoryRanges(device_.handle(), 1, &range), "vkFlushMappedMemoryRanges");
+        }
+        return;
+    }
+    Allocation& stage = staging();
+    const auto* p = static_cast<const std::byte*>(src);
+    for (size_t done = 0; done < bytes;) {
+        const size_t n = std::min(kChunk, bytes - done);
+        std::memcpy(stage.mapped(), p + done, n);
+        if (!stage.coherent()) {
+            const VkMappedMemoryRange range = atom_range(stage, 0, n, atom);
+            vk_check(device_.vk().vkFlushMappedMemoryRanges(device_.handle(), 1, &range), "vkFlushMappedMemoryRanges");
+        }
+        VkCommandBuffer cmd = device_.begin_one_shot();
+        const VkBufferCopy copy{stage.slice().offset, dst.slice().offset + dst_offset + done, n};
+        device_.vk().vkCmdCopyBuffer(cmd, stage.slice().buffer, dst.slice().buffer, 1, &copy);
+        device_.submit_one_shot(cmd);
+        done += n;
+    }
+}
+
+void Transfer::download(const Allocation& src, VkDeviceSize src_offset, void* dst, size_t bytes) {
+    check_range(src, src_offset, bytes, "download");
+    device_.check_not_lost();
+    const VkDeviceSize atom = std::max<VkDeviceSize>(device_.caps().non_coherent_atom_size, 1);
+    if (src.mapped()) {
+        if (!src.coherent()) {
+            const VkMappedMemoryRange range = atom_range(src, src_offset, bytes, atom);
+            vk_check(device_.vk().vkInvalidateMappedMemoryRanges(device_.handle(), 1, &range),
+                     "vkInvalidateMappedMemoryRanges");
+        }
+        std::memcpy(dst, src.mapped() + src_offset, bytes);
+        return;
+    }
+    Allocation& stage = staging();
+    auto* p = static_cast<std::byte*>(dst);
+    for (size_t done = 0; done < bytes;) {
+        const size_t n = std::min(kChunk, bytes - done);
+        VkCommandBuffer cmd = device_.begin_one_shot();
+        const VkBufferCopy copy{src.slice().offset + src_offset + done, stage.slice().offset, n};
+        device_.vk().vkCmdCopyBuffer(cmd, src.slice().buffer, stage.slice().buffer, 1, &copy);
+        device_.submit_one_shot(cmd);
+        if (!stage.coherent()) {
+            const VkMappedMemoryRange range = atom_range(stage, 0, n, atom);
+            vk_check(device_.vk().vkInvalidateMappedMemoryRanges(device_.handle(), 1, &range),
+                     "vkInvalidateMappedMemoryRanges");
+        }
+        std::memcpy(p + done, stage.mapped(), n);
+        done += n;
+    }
+}
+
+void Transfer::fill(const Allocation& dst, VkDeviceSize dst_offset, VkDeviceSize bytes, uint32_t value) {
+    check_range(dst, dst_offset, bytes, "fill");
+    if (bytes % 4 != 0 || dst_offset % 4 != 0)
+        throw Error(ErrorCode::Internal, "fill needs a 4-byte aligned range");
+    VkCommandBuffer cmd = device_.begin_one_shot();
+    device_.vk().vkCmdFillBuffer(cmd, dst.slice().buffer, dst.slice().offset + dst_offset, bytes, value);
+    device_.submit_one_shot(cmd);
+}
+
+}  // namespace hyenavk::gpu

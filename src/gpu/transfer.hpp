@@ -1,0 +1,30 @@
+// Moves bytes between host memory and allocations: directly through a mapping where the memory is
+// host-visible, else through a staging buffer in bounded chunks.
+#pragma once
+
+#include <cstddef>
+
+#include "gpu/memory.hpp"
+
+namespace hyenavk::gpu {
+
+class Device;
+
+class Transfer {
+public:
+    Transfer(Device& device, MemoryPools& pools) : device_(device), pools_(pools) {}
+
+    void upload(const Allocation& dst, VkDeviceSize dst_offset, const void* src, size_t bytes);
+    void download(const Allocation& src, VkDeviceSize src_offset, void* dst, size_t bytes);
+    void fill(const Allocation& dst, VkDeviceSize dst_offset, VkDeviceSize bytes, uint32_t value);
+
+    static constexpr size_t kChunk = 8u << 20;
+
+private:
+    Allocation& staging();
+    Device& device_;
+    MemoryPools& pools_;
+    Allocation staging_;
+};
+
+}  // namespace hyenavk::gpu

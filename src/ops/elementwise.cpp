@@ -1,0 +1,65 @@
+#include "ops/elementwise.hpp"
+
+#include <algorithm>
+
+#include "gpu/device.hpp"
+
+namespace hyenavk::ops {
+namespace {
+
+enum Op : uint32_t { kCopy = 0, kAdd, kMul, kSilu, kSigmoid, kSinFreq, kExpDecay, kScale };
+
+struct Push {
+    uint32_t rows, cols, op;
+    float scalar;
+    PushView out, a, b, c;
+};
+static_assert(sizeof(Push) == 80);
+
+void check_shape(const View& out, const View& v, const char* name) {
+    if (v.rows != out.rows || v.cols != out.cols)
+        throw Error(ErrorCode::Internal, std::string("element-wise: operand ") + name + " is [" +
+                                             std::to_string(v.rows) + ", " + std::to_string(v.cols) +
+                                             "], output is [" + std::to_string(out.rows) + ", " +
+                                             std::to_string(out.cols) + "]");
+}
+
+void run(gpu::Recorder& rec, Op op, const View& out, const View& a, const View* b, const View* c, float scalar) {
+    check_shape(out, a, "a");
+    if (b) check_shape(out, *b, "b");
+    if (c) check_shape(out, *c, "c");
+    if (out.rows == 0 || out.cols == 0) return;
+    const View& bb = b ? *b : a;  // the shader declares every binding; unused ones alias a
+    const View& cc = c ? *c : a;
+    Push p{out.rows, out.cols, op, scalar, push_view(out), push_view(a), push_view(bb), push_view(cc)};
+    using gpu::Access;
+    rec.dispatch("elementwise", {},
+                 {{out.slice, Access::Write}, {a.slice, Access::Read}, {bb.slice, Access::Read}, {cc.slice, Access::Read}},
+                 p, grid_1d(rec.caps(), uint64_t(out.rows) * out.cols, 256));
+}
+
+}  // namespace
+
+std::array<uint32_t, 3> grid_1d(const DeviceCaps& caps, uint64_t total, uint32_t per_group) {
+    const uint64_t groups = std::max<uint64_t>(1, (total + per_group - 1) / per_group);
+    // Kernels loop over the rest, so the grid never needs more than the device allows (65535 is the floor).
+    return {static_cast<uint32_t>(std::min<uint64_t>(groups, std::min<uint32_t>(caps.max_workgroup_count[0], 65535))),
+            1, 1};
+}
+
+void copy(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kCopy, out, a, nullptr, nullptr, 0); }
+void add(gpu::Recorder& rec, const View& out, const View& a, const View& b) { run(rec, kAdd, out, a, &b, nullptr, 0); }
+void mul(gpu::Recorder& rec, const View& out, const View& a, const View& b) { run(rec, kMul, out, a, &b, nullptr, 0); }
+void silu(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kSilu, out, a, nullptr, nullptr, 0); }
+void sigmoid(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kSigmoid, out, a, nullptr, nullptr, 0); }
+void scale(gpu::Recorder& rec, const View& out, const View& a, float factor) {
+    run(rec, kScale, out, a, nullptr, nullptr, factor);
+}
+void sin_freq(gpu::Recorder& rec, const View& out, const View& a, const View& freq) {
+    run(rec, kSinFreq, out, a, &freq, nullptr, 0);
+}
+void exp_decay(gpu::Recorder& rec, const View& out, const View& a, const View& t, const View& deltas, float shift) {
+    run(rec, kExpDecay, out, a, &t, &deltas, shift);
+}
+
+}  // namespace hyenavk::ops

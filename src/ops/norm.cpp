@@ -1,0 +1,49 @@
+#include "ops/norm.hpp"
+
+#include "ops/checks.hpp"
+#include "ops/elementwise.hpp"
+
+namespace hyenavk::ops {
+namespace {
+
+enum Mode : uint32_t { kLayerNorm = 0, kRmsNorm = 1 };
+
+struct Push {
+    uint32_t rows, cols;
+    float eps;
+    uint32_t pad;
+    PushView out, x;
+    uint32_t gamma_offset, beta_offset;
+};
+static_assert(sizeof(Push) == 56);
+
+void run(gpu::Recorder& rec, Mode mode, const View& out, const View& x, const View& gamma, const View& beta,
+         float eps) {
+    const std::string op = mode == kLayerNorm ? "layer_norm" : "rms_norm";
+    checks::has_shape(out, x.rows, x.cols, op, "out");
+    checks::fits(x, op, "x");
+    checks::dense_shape(gamma, 1, x.cols, op, mode == kLayerNorm ? "gamma" : "scale");
+    checks::dense_shape(beta, 1, x.cols, op, "beta");
+    if (!(eps > 0.0f)) checks::fail(op, "eps must be positive");
+    if (x.rows == 0 || x.cols == 0) return;
+
+    const Push p{x.rows, x.cols, eps, 0, push_view(out), push_view(x), gamma.offset, beta.offset};
+    const uint32_t spec[] = {mode};
+    using gpu::Access;
+    rec.dispatch("norm", spec,
+                 {{out.slice, Access::Write}, {x.slice, Access::Read}, {gamma.slice, Access::Read},
+                  {beta.slice, Access::Read}},
+                 p, grid_1d(rec.caps(), x.rows, 1));  // one workgroup per row
+}
+
+}  // namespace
+
+void layer_norm(gpu::Recorder& rec, const View& out, const View& x, const View& gamma, const View& beta, float eps) {
+    run(rec, kLayerNorm, out, x, gamma, beta, eps);
+}
+
+void rms_norm(gpu::Recorder& rec, const View& out, const View& x, const View& scale, float eps) {
+    run(rec, kRmsNorm, out, x, scale, scale, eps);  // beta's binding must be filled; the shader ignores it
+}
+
+}  // namespace hyenavk::ops

@@ -1,0 +1,18 @@
+// Row normalisations (shaders/norm.comp), each row over its C columns.
+#pragma once
+
+#include "gpu/recorder.hpp"
+#include "ops/view.hpp"
+
+namespace hyenavk::ops {
+
+// LayerNorm with Axon's variance clamp: r = var >= eps ? 1/sqrt(var + eps) : 1/sqrt(eps);
+// out = (x - mean) * r * gamma + beta. gamma and beta are contiguous [1, C] views.
+// `out` may be `x` itself (the same view): each row is read completely before it is written.
+void layer_norm(gpu::Recorder& rec, const View& out, const View& x, const View& gamma, const View& beta,
+                float eps = 1e-5f);
+
+// out = x / sqrt(mean(x^2) + eps) * scale; scale is a contiguous [1, C] view. `out` may be `x` itself.
+void rms_norm(gpu::Recorder& rec, const View& out, const View& x, const View& scale, float eps = 1e-5f);
+
+}  // namespace hyenavk::ops

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "fft/vkfft_plan.hpp"
 #include "gpu/device.hpp"
 #include "gpu/instance.hpp"
 #include "gpu/memory.hpp"
@@ -16,7 +17,7 @@ class ContextImpl {
 public:
     ContextImpl(std::unique_ptr<gpu::Instance> own_instance, std::unique_ptr<gpu::Device> own_device)
         : instance(std::move(own_instance)), device(std::move(own_device)), memory(*this->device),
-          pipelines(*this->device), transfer(*this->device, memory) {}
+          pipelines(*this->device), transfer(*this->device, memory), fft_plans(*this->device) {}
 
     // Declaration order is destruction order, reversed: everything made on the device goes before it.
     std::unique_ptr<gpu::Instance> instance;
@@ -24,6 +25,7 @@ public:
     gpu::MemoryPools memory;
     gpu::Pipelines pipelines;
     gpu::Transfer transfer;
+    fft::FftPlanCache fft_plans;
 };
 
 }  // namespace hyenavk::detail

@@ -4,6 +4,7 @@
 
 #include "ops/conv.hpp"
 #include "ref/reference.hpp"
+#include "diagnostics/error_bounds.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 
@@ -11,9 +12,7 @@ using namespace hyenavk;
 using test::GuardedTensor;
 
 namespace {
-// At most K = 9 fp32 products summed per output: a few ulps of the largest output (measured 1.1e-7).
-// One wrong tap changes an output by a whole term, orders of magnitude above this.
-constexpr double kBound = 1e-6;
+constexpr double kBound = diag::kDepthwiseConvBound;
 
 struct Shape {
     uint32_t batch, length, channels, taps;

@@ -4,6 +4,7 @@
 
 #include "ops/dense.hpp"
 #include "ref/reference.hpp"
+#include "diagnostics/error_bounds.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 
@@ -11,10 +12,7 @@ using namespace hyenavk;
 using test::GuardedTensor;
 
 namespace {
-// fp32 dot products of up to K = 300 terms in [-1, 1] x [-1, 1], accumulated in order: the rounding error
-// is a random walk of about sqrt(K) half-ulps of the running sum, measured at 1.1e-6 of the largest output
-// for K = 300. A single wrong or missing term moves an output by about 1/sqrt(K) of it, far above this.
-constexpr double kBound = 5e-6;
+constexpr double kBound = diag::kDenseBound;
 
 struct Shape {
     uint32_t M, K, N;

@@ -5,6 +5,7 @@
 
 #include "ops/elementwise.hpp"
 #include "ref/reference.hpp"
+#include "diagnostics/error_bounds.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 
@@ -12,8 +13,7 @@ using namespace hyenavk;
 using test::GuardedTensor;
 
 namespace {
-// fp32 transcendental functions on the GPU; a few ulps of the largest value.
-constexpr double kBound = 2e-6;
+constexpr double kBound = diag::kElementwiseBound;
 
 struct Shape {
     uint32_t rows, cols;

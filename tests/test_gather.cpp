@@ -7,6 +7,7 @@
 
 #include "ops/gather.hpp"
 #include "ref/reference.hpp"
+#include "diagnostics/error_bounds.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 
@@ -14,8 +15,7 @@ using namespace hyenavk;
 using test::GuardedTensor;
 
 namespace {
-// A gather copies values: anything but an exact match is a bug.
-constexpr double kBound = 0.0;
+constexpr double kBound = diag::kGatherBound;
 
 // Index words stored in a guarded tensor (its canaries then also cover the index buffer).
 std::vector<float> as_words(const std::vector<uint32_t>& idx) {

@@ -8,6 +8,7 @@
 #include "fft/long_conv.hpp"
 #include "fft/vkfft_plan.hpp"
 #include "ref/reference.hpp"
+#include "diagnostics/error_bounds.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 
@@ -16,8 +17,7 @@ using test::GuardedTensor;
 
 namespace {
 
-// fp32 FFTs: the error grows with log n; measured about 3e-7 at n = 2^11 and below 1e-6 at 2^21.
-constexpr double kBound = 5e-6;
+constexpr double kBound = diag::kLongConvBound;
 
 struct Case {
     uint32_t batch, length, channels, taps;

@@ -22,5 +22,6 @@ ContextOptions context_options(const DeviceOptions& options);
 // Each returns the action to run when its subcommand was chosen; the action returns the exit status.
 using Action = std::function<int()>;
 Action add_devices_command(CLI::App& app);
+Action add_selftest_command(CLI::App& app);
 
 }  // namespace hyenavk::cli

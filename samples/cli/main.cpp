@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     std::vector<cli::Action> actions;
     actions.push_back(cli::add_devices_command(app));
+    actions.push_back(cli::add_selftest_command(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,8 +1,8 @@
-#include "support/kernel_harness.hpp"
+#include "diagnostics/guarded_tensor.hpp"
 
 #include <cstring>
 
-namespace hyenavk::test {
+namespace hyenavk::diag {
 
 GuardedTensor::GuardedTensor(detail::ContextImpl& ctx, size_t count) : ctx_(ctx), count_(count) {
     const size_t total = count + 2 * kCanaryFloats;
@@ -48,4 +48,4 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
 
 std::vector<double> to_double(std::span<const float> v) { return {v.begin(), v.end()}; }
 
-}  // namespace hyenavk::test
+}  // namespace hyenavk::diag

@@ -10,7 +10,7 @@ layout(std430, binding = 2) readonly buffer B { float b_[]; };
 layout(std430, binding = 3) readonly buffer C { float c_[]; };
 
 const uint OP_COPY = 0u, OP_ADD = 1u, OP_MUL = 2u, OP_SILU = 3u, OP_SIGMOID = 4u, OP_SIN_FREQ = 5u,
-           OP_EXP_DECAY = 6u, OP_SCALE = 7u;
+           OP_EXP_DECAY = 6u, OP_SCALE = 7u, OP_SIN = 8u;
 
 layout(push_constant) uniform Push {
     uint rows, cols, op;
@@ -42,6 +42,7 @@ void main() {
                 break;
             }
             case OP_SCALE: y = a * p.scalar; break;
+            case OP_SIN: y = sin(a); break;
             default: y = 0.0; break;
         }
         out_[p.out_view.x + r * p.out_view.y + c * p.out_view.z] = y;

@@ -42,6 +42,8 @@ TEST_CASE("element-wise add, mul, silu, sigmoid, scale") {
         check([&](gpu::Recorder& r) { ops::mul(r, o, va, vb); }, ref::mul(ad, bd));
         check([&](gpu::Recorder& r) { ops::silu(r, o, va); }, ref::silu(ad));
         check([&](gpu::Recorder& r) { ops::sigmoid(r, o, va); }, ref::sigmoid(ad));
+        const std::vector<double> ones(s.cols, 1.0);
+        check([&](gpu::Recorder& r) { ops::sin(r, o, va); }, ref::sin_freq(ad, s.rows, s.cols, ones));
         std::vector<double> scaled(ad);
         for (double& x : scaled) x *= -0.25;
         check([&](gpu::Recorder& r) { ops::scale(r, o, va, -0.25f); }, scaled);

@@ -27,9 +27,10 @@ std::vector<float> convolve_on_gpu(detail::ContextImpl& ctx, const Case& c, cons
                                    const std::vector<float>& h, bool* canaries_ok = nullptr) {
     GuardedTensor gx(ctx, x), gh(ctx, h), out(ctx, x.size());
     fft::LongConv conv(ctx, c.batch, c.length, c.channels, c.taps);
+    const auto spectrum = conv.make_spectrum();
     test::run_once(ctx, [&](gpu::Recorder& r) {
-        conv.record_filter_spectrum(r, gh.view(c.taps, c.channels));
-        conv.record(r, out.view(c.batch * c.length, c.channels), gx.view(c.batch * c.length, c.channels));
+        conv.record_filter_spectrum(r, gh.view(c.taps, c.channels), spectrum);
+        conv.record(r, out.view(c.batch * c.length, c.channels), gx.view(c.batch * c.length, c.channels), spectrum);
     });
     if (canaries_ok) *canaries_ok = out.canaries_intact() && gx.canaries_intact();
     return out.read();
@@ -100,13 +101,14 @@ TEST_CASE("filter spectrum computed once, plans reused across recordings") {
     const auto h = test::random_floats(size_t(c.taps) * c.channels, 31);
     GuardedTensor gh(ctx, h), out(ctx, size_t(c.batch) * c.length * c.channels);
     fft::LongConv conv(ctx, c.batch, c.length, c.channels, c.taps);
-    test::run_once(ctx, [&](gpu::Recorder& r) { conv.record_filter_spectrum(r, gh.view(c.taps, c.channels)); });
+    const auto spectrum = conv.make_spectrum();
+    test::run_once(ctx, [&](gpu::Recorder& r) { conv.record_filter_spectrum(r, gh.view(c.taps, c.channels), spectrum); });
     const size_t plans = ctx.fft_plans.created_count();
     for (uint32_t seed : {41u, 42u}) {
         const auto x = test::random_floats(size_t(c.batch) * c.length * c.channels, seed);
         GuardedTensor gx(ctx, x);
         test::run_once(ctx, [&](gpu::Recorder& r) {
-            conv.record(r, out.view(c.batch * c.length, c.channels), gx.view(c.batch * c.length, c.channels));
+            conv.record(r, out.view(c.batch * c.length, c.channels), gx.view(c.batch * c.length, c.channels), spectrum);
         });
         const auto expected =
             ref::long_conv_direct(test::to_double(x), c.batch, c.length, c.channels, test::to_double(h), c.taps);
@@ -118,7 +120,7 @@ TEST_CASE("filter spectrum computed once, plans reused across recordings") {
     {
         GuardedTensor gx(ctx, test::random_floats(size_t(c.batch) * c.length * c.channels, 43));
         test::run_once(ctx, [&](gpu::Recorder& r) {
-            conv.record(r, out.view(c.batch * c.length, c.channels), gx.view(c.batch * c.length, c.channels));
+            conv.record(r, out.view(c.batch * c.length, c.channels), gx.view(c.batch * c.length, c.channels), spectrum);
         });
     }
     CHECK(ctx.fft_plans.created_count() == after);

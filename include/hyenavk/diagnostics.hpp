@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hyenavk/hyenavk.hpp"
+#include "hyenavk/model.hpp"
 
 namespace hyenavk {
 
@@ -23,5 +24,19 @@ struct KernelCheck {
 // Runs every kernel check; `on_result` sees each as it finishes (for progress output).
 HYENAVK_API std::vector<KernelCheck> run_selftest(Context& context,
                                                   const std::function<void(const KernelCheck&)>& on_result = {});
+
+// A model file run on the device and by the double-precision CPU reference on the same random input.
+struct ModelCheck {
+    uint32_t batch = 0, length = 0;
+    double max_error = 0;  // relative, over the whole output sequence
+    double bound = 0;      // 1e-4 at fp32
+    double device_ms = 0;  // one forward after a warm-up, upload and download included
+    double reference_ms = 0;
+    bool passed() const { return max_error <= bound; }
+};
+
+// length 0 means the model's default length. Input values are uniform in [-1, 1] from `seed`.
+HYENAVK_API ModelCheck check_model(Context& context, const std::string& path, const LoadOptions& options,
+                                   uint32_t batch, uint32_t length, uint64_t seed);
 
 }  // namespace hyenavk

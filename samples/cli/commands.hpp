@@ -23,5 +23,10 @@ ContextOptions context_options(const DeviceOptions& options);
 using Action = std::function<int()>;
 Action add_devices_command(CLI::App& app);
 Action add_selftest_command(CLI::App& app);
+Action add_init_command(CLI::App& app);
+Action add_run_command(CLI::App& app);
+Action add_info_command(CLI::App& app);
+Action add_check_command(CLI::App& app);
+Action add_demo_command(CLI::App& app);
 
 }  // namespace hyenavk::cli

@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
     std::vector<cli::Action> actions;
     actions.push_back(cli::add_devices_command(app));
     actions.push_back(cli::add_selftest_command(app));
+    actions.push_back(cli::add_demo_command(app));
+    actions.push_back(cli::add_init_command(app));
+    actions.push_back(cli::add_run_command(app));
+    actions.push_back(cli::add_info_command(app));
+    actions.push_back(cli::add_check_command(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -181,8 +181,9 @@ std::vector<float> long_conv(detail::ContextImpl& ctx, uint32_t B, uint32_t L, u
                              const std::vector<float>& x, const std::vector<float>& h, double* ms, bool* canaries) {
     GuardedTensor gx(ctx, x), gh(ctx, h), out(ctx, x.size());
     fft::LongConv conv(ctx, B, L, C, S);
-    diag::run_once(ctx, [&](gpu::Recorder& r) { conv.record_filter_spectrum(r, gh.view(S, C)); });
-    *ms = timed_run(ctx, [&](gpu::Recorder& r) { conv.record(r, out.view(B * L, C), gx.view(B * L, C)); });
+    const auto spectrum = conv.make_spectrum();
+    diag::run_once(ctx, [&](gpu::Recorder& r) { conv.record_filter_spectrum(r, gh.view(S, C), spectrum); });
+    *ms = timed_run(ctx, [&](gpu::Recorder& r) { conv.record(r, out.view(B * L, C), gx.view(B * L, C), spectrum); });
     *canaries = out.canaries_intact();
     return out.read();
 }

@@ -49,45 +49,55 @@ LongConv::LongConv(detail::ContextImpl& ctx, uint32_t batch, uint32_t length, ui
                              : "allocation size (maxMemoryAllocationSize = " + mib(caps.max_memory_allocation_size)) +
                         ")");
     workspace_ = ctx.memory.allocate(gpu::Lifetime::Activations, bytes);
-    spectrum_ = ctx.memory.allocate(gpu::Lifetime::Activations, uint64_t(channels) * row_floats(n_) * sizeof(float));
 }
 
-void LongConv::record_pack(gpu::Recorder& rec, const gpu::Allocation& dst, const ops::View& src, uint32_t batch,
-                           uint32_t length_used) {
+gpu::Allocation LongConv::make_spectrum() const {
+    return ctx_.memory.allocate(gpu::Lifetime::Activations, uint64_t(channels_) * row_floats(n_) * sizeof(float));
+}
+
+FftPlan& LongConv::plan() const {
+    return ctx_.fft_plans.get(n_, uint64_t(batch_) * channels_, workspace_.slice().buffer, workspace_.slice().offset);
+}
+
+void LongConv::record_pack(gpu::Recorder& rec, const ops::View& src, uint32_t batch, uint32_t length_used) {
     const uint32_t rf = static_cast<uint32_t>(row_floats(n_));
     PackPush p{batch, src.rows / batch, channels_, length_used, rf, 0, 0, 0, ops::push_view(src)};
     using gpu::Access;
-    rec.dispatch("fft_pack", {}, {{dst.slice(), Access::Write}, {src.slice, Access::Read}}, p,
+    rec.dispatch("fft_pack", {}, {{workspace_.slice(), Access::Write}, {src.slice, Access::Read}}, p,
                  ops::grid_1d(rec.caps(), uint64_t(batch) * channels_ * rf, 256));
 }
 
-void LongConv::record_filter_spectrum(gpu::Recorder& rec, const ops::View& h) {
+void LongConv::record_filter_spectrum(gpu::Recorder& rec, const ops::View& h, const gpu::Allocation& spectrum) {
     if (h.rows != taps_ || h.cols != channels_)
         throw Error(ErrorCode::Internal, "long convolution: filter view must be [taps, channels]");
-    // Taps beyond L never reach an output, so only min(S, L) are transformed.
-    record_pack(rec, spectrum_, h, 1, std::min(taps_, length_));
-    FftPlan& plan = ctx_.fft_plans.get(n_, channels_, spectrum_.slice().buffer, spectrum_.slice().offset);
-    rec.external({{spectrum_.slice(), gpu::Access::ReadWrite}},
-                 [&plan](VkCommandBuffer cmd) { plan.record_forward(cmd); });
+    const uint64_t spectrum_bytes = uint64_t(channels_) * row_floats(n_) * sizeof(float);
+    if (spectrum.size() < spectrum_bytes) throw Error(ErrorCode::Internal, "long convolution: spectrum buffer too small");
+    // The filter goes through the workspace (its first C rows), so one FFT plan serves filters and signals.
+    // The other rows are zeroed: VkFFT may transform rows in pairs, so stale NaNs there would leak in. Taps
+    // beyond L never reach an output, so only min(S, L) are transformed.
+    record_pack(rec, h, 1, std::min(taps_, length_));
+    if (batch_ > 1) rec.fill(workspace_.slice().sub(spectrum_bytes, workspace_.size() - spectrum_bytes), 0);
+    FftPlan& fft = plan();
+    rec.external({{workspace_.slice(), gpu::Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_forward(cmd); });
+    rec.copy(workspace_.slice().sub(0, spectrum_bytes), spectrum.slice().sub(0, spectrum_bytes));
 }
 
-void LongConv::record(gpu::Recorder& rec, const ops::View& out, const ops::View& x) {
+void LongConv::record(gpu::Recorder& rec, const ops::View& out, const ops::View& x, const gpu::Allocation& spectrum) {
     const uint64_t rows = uint64_t(batch_) * length_;
     if (x.rows != rows || x.cols != channels_ || out.rows != rows || out.cols != channels_)
         throw Error(ErrorCode::Internal, "long convolution: x and out must be [batch * length, channels]");
     using gpu::Access;
     const uint32_t rf = static_cast<uint32_t>(row_floats(n_));
-    record_pack(rec, workspace_, x, batch_, length_);
-    FftPlan& plan = ctx_.fft_plans.get(n_, uint64_t(batch_) * channels_, workspace_.slice().buffer,
-                                       workspace_.slice().offset);
-    rec.external({{workspace_.slice(), Access::ReadWrite}}, [&plan](VkCommandBuffer cmd) { plan.record_forward(cmd); });
+    record_pack(rec, x, batch_, length_);
+    FftPlan& fft = plan();
+    rec.external({{workspace_.slice(), Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_forward(cmd); });
 
     const uint32_t bins = static_cast<uint32_t>(n_ / 2 + 1);
     MulPush m{batch_ * channels_, channels_, bins, rf, 1.0f / static_cast<float>(n_)};
-    rec.dispatch("fft_spectral_mul", {}, {{workspace_.slice(), Access::ReadWrite}, {spectrum_.slice(), Access::Read}},
+    rec.dispatch("fft_spectral_mul", {}, {{workspace_.slice(), Access::ReadWrite}, {spectrum.slice(), Access::Read}},
                  m, ops::grid_1d(rec.caps(), uint64_t(batch_) * channels_ * bins, 256));
 
-    rec.external({{workspace_.slice(), Access::ReadWrite}}, [&plan](VkCommandBuffer cmd) { plan.record_inverse(cmd); });
+    rec.external({{workspace_.slice(), Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_inverse(cmd); });
     UnpackPush u{batch_, length_, channels_, rf, ops::push_view(out)};
     rec.dispatch("fft_unpack", {}, {{out.slice, Access::Write}, {workspace_.slice(), Access::Read}}, u,
                  ops::grid_1d(rec.caps(), rows * channels_, 256));

@@ -23,22 +23,24 @@ public:
     uint32_t channels() const { return channels_; }
     uint32_t taps() const { return taps_; }
 
-    // Records the filter's spectrum from h, an [S, C] view; the spectrum is kept until the next call, so it is
-    // recorded once per filter and length and reused by every convolution after it.
-    void record_filter_spectrum(gpu::Recorder& rec, const ops::View& h);
+    // A buffer for one filter's spectrum at this length ([C rows][row_floats(n)]).
+    gpu::Allocation make_spectrum() const;
+    // Records the spectrum of h, an [S, C] view, into `spectrum`: done once per filter and length, then reused
+    // by every convolution with that filter.
+    void record_filter_spectrum(gpu::Recorder& rec, const ops::View& h, const gpu::Allocation& spectrum);
 
-    // Records out = x * h for [B * L, C] views (batch b's steps are rows b * L .. b * L + L - 1). out may alias x.
-    void record(gpu::Recorder& rec, const ops::View& out, const ops::View& x);
+    // Records out = x * h for [B * L, C] views (batch b's steps are rows b * L .. b * L + L - 1), h given by its
+    // spectrum. out may alias x.
+    void record(gpu::Recorder& rec, const ops::View& out, const ops::View& x, const gpu::Allocation& spectrum);
 
 private:
-    void record_pack(gpu::Recorder& rec, const gpu::Allocation& dst, const ops::View& src, uint32_t batch,
-                     uint32_t length_used);
+    void record_pack(gpu::Recorder& rec, const ops::View& src, uint32_t batch, uint32_t length_used);
+    class FftPlan& plan() const;
 
     detail::ContextImpl& ctx_;
     uint32_t batch_, length_, channels_, taps_;
     uint64_t n_ = 0;
-    gpu::Allocation workspace_;  // [B * C rows][row_floats(n)]
-    gpu::Allocation spectrum_;   // [C rows][row_floats(n)]
+    gpu::Allocation workspace_;  // [B * C rows][row_floats(n)], shared by every filter of this shape
 };
 
 }  // namespace hyenavk::fft

@@ -7,7 +7,7 @@
 namespace hyenavk::ops {
 namespace {
 
-enum Op : uint32_t { kCopy = 0, kAdd, kMul, kSilu, kSigmoid, kSinFreq, kExpDecay, kScale };
+enum Op : uint32_t { kCopy = 0, kAdd, kMul, kSilu, kSigmoid, kSinFreq, kExpDecay, kScale, kSin };
 
 struct Push {
     uint32_t rows, cols, op;
@@ -55,6 +55,7 @@ void sigmoid(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kSig
 void scale(gpu::Recorder& rec, const View& out, const View& a, float factor) {
     run(rec, kScale, out, a, nullptr, nullptr, factor);
 }
+void sin(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kSin, out, a, nullptr, nullptr, 0); }
 void sin_freq(gpu::Recorder& rec, const View& out, const View& a, const View& freq) {
     run(rec, kSinFreq, out, a, &freq, nullptr, 0);
 }

@@ -12,6 +12,7 @@ void mul(gpu::Recorder& rec, const View& out, const View& a, const View& b);  //
 void silu(gpu::Recorder& rec, const View& out, const View& a);
 void sigmoid(gpu::Recorder& rec, const View& out, const View& a);
 void scale(gpu::Recorder& rec, const View& out, const View& a, float factor);
+void sin(gpu::Recorder& rec, const View& out, const View& a);
 // out[r, c] = sin(freq[r, c] * a[r, c]); freq is usually a row broadcast of a per-column vector.
 void sin_freq(gpu::Recorder& rec, const View& out, const View& a, const View& freq);
 // out[r, c] = a[r, c] * (exp(-t[r, c] * |deltas[r, c]|) + shift); t is a per-row column broadcast

@@ -1,0 +1,63 @@
+// Loading and running a model file (safetensors with its config in the metadata, SPEC.md "Files").
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hyenavk/hyenavk.hpp"
+
+namespace hyenavk {
+
+struct LoadOptions {
+    // A JSON object merged over the file's own config key by key (or the whole config, for a file that has
+    // none, such as a state dict exported from PyTorch). Empty: the file's config alone.
+    std::string config_json;
+    // Reject NaN and Inf in the weights and in every input, with the position of the first one.
+    bool check_finite = true;
+};
+
+namespace detail {
+class ModelImpl;
+}
+
+// A model resident on a context's device. The context must outlive the model. Not thread-safe: use one
+// model from one thread at a time.
+class HYENAVK_API Model {
+public:
+    static Model load(Context& context, const std::string& path, const LoadOptions& options = {});
+
+    Model(Model&&) noexcept;
+    Model& operator=(Model&&) noexcept;
+    ~Model();
+
+    const std::string& arch() const;
+    std::string config_json() const;  // the effective config, merged and with defaults filled in
+    uint64_t parameter_count() const;
+    uint32_t input_features() const;   // the last axis of an input (embed_dim)
+    uint32_t output_features() const;  // the last axis of an output (hidden_size)
+    uint32_t default_length() const;   // window_size
+
+    // `input` is [batch, length, input_features] row-major; returns [batch, output_features] (the last time
+    // step) or, with full_sequence, [batch, length, output_features]. The first call for a (batch, length)
+    // builds its plan; later calls replay it.
+    std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
+                               bool full_sequence = false);
+
+    // Device memory the weights and one forward of this shape occupy.
+    uint64_t device_memory_bytes(uint32_t batch, uint32_t length, bool full_sequence = false) const;
+
+    detail::ModelImpl& impl() const { return *impl_; }
+
+private:
+    explicit Model(std::unique_ptr<detail::ModelImpl> impl);
+    std::unique_ptr<detail::ModelImpl> impl_;
+};
+
+// Writes a model file with random weights initialised the way the architecture's home framework does (Axon's
+// defaults for striped_hyena). config_json must name every required option (embed_dim for striped_hyena).
+HYENAVK_API void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed);
+
+}  // namespace hyenavk

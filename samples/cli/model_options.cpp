@@ -1,0 +1,31 @@
+#include "model_options.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace hyenavk::cli {
+
+void add_model_options(CLI::App& cmd, ModelOptions& options) {
+    cmd.add_option("--model", options.model, "model file (safetensors)")->required()->check(CLI::ExistingFile);
+    cmd.add_option("--config", options.config, "JSON config merged over the model's own, key by key")
+        ->check(CLI::ExistingFile);
+    cmd.add_flag("--no-finite-check", options.no_finite_check, "skip the NaN/Inf check of weights and inputs");
+}
+
+LoadOptions load_options(const ModelOptions& options) {
+    LoadOptions load;
+    if (!options.config.empty()) load.config_json = read_text_file(options.config);
+    load.check_finite = !options.no_finite_check;
+    return load;
+}
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorCode::Io, "cannot open " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) throw Error(ErrorCode::Io, "cannot read " + path);
+    return text.str();
+}
+
+}  // namespace hyenavk::cli

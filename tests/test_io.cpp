@@ -43,7 +43,9 @@ struct TempDir {
         fs::remove_all(path, ignored);
     }
     std::string file(const std::string& name) const { return (path / name).string(); }
-    size_t entries() const { return static_cast<size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator())); }
+    size_t entries() const {
+        return static_cast<size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
+    }
 };
 
 void write_bytes(const std::string& path, const std::string& bytes) {
@@ -115,9 +117,9 @@ TEST_CASE("F16 conversions match known bit patterns") {
     CHECK(f16_to_f32(0x3c00) == 1.0f);
     CHECK(f16_to_f32(0xc100) == -2.5f);
     CHECK(f16_to_f32(0x7bff) == 65504.0f);
-    CHECK(f16_to_f32(0x0001) == 0x1p-24f);  // smallest subnormal
-    CHECK(f16_to_f32(0x03ff) == 1023 * 0x1p-24f);  // largest subnormal
-    CHECK(f16_to_f32(0x0400) == 0x1p-14f);  // smallest normal
+    CHECK(f16_to_f32(0x0001) == 0x1p-24f);                              // smallest subnormal
+    CHECK(f16_to_f32(0x03ff) == 1023 * 0x1p-24f);                       // largest subnormal
+    CHECK(f16_to_f32(0x0400) == 0x1p-14f);                              // smallest normal
     CHECK(std::bit_cast<uint32_t>(f16_to_f32(0x8000)) == 0x80000000u);  // -0
     CHECK(f16_to_f32(0x7c00) == std::numeric_limits<float>::infinity());
     CHECK(f16_to_f32(0xfc00) == -std::numeric_limits<float>::infinity());
@@ -130,13 +132,13 @@ TEST_CASE("F16 conversions match known bit patterns") {
     CHECK(f32_to_f16(65519.0f) == 0x7bff);
     CHECK(f32_to_f16(65520.0f) == 0x7c00);  // halfway to 65536 rounds to even: infinity
     CHECK(f32_to_f16(0x1p-24f) == 0x0001);
-    CHECK(f32_to_f16(0x1p-25f) == 0x0000);                 // tie between 0 and the smallest subnormal: even
+    CHECK(f32_to_f16(0x1p-25f) == 0x0000);  // tie between 0 and the smallest subnormal: even
     CHECK(f32_to_f16(std::nextafter(0x1p-25f, 1.0f)) == 0x0001);
-    CHECK(f32_to_f16(1.5f * 0x1p-24f) == 0x0002);          // tie, rounds up to even
-    CHECK(f32_to_f16(2.5f * 0x1p-24f) == 0x0002);          // tie, rounds down to even
-    CHECK(f32_to_f16(1023.5f * 0x1p-24f) == 0x0400);       // rounds up into the smallest normal
-    CHECK(f32_to_f16(1.0f + 0x1p-11f) == 0x3c00);          // tie, even
-    CHECK(f32_to_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);      // tie, even
+    CHECK(f32_to_f16(1.5f * 0x1p-24f) == 0x0002);      // tie, rounds up to even
+    CHECK(f32_to_f16(2.5f * 0x1p-24f) == 0x0002);      // tie, rounds down to even
+    CHECK(f32_to_f16(1023.5f * 0x1p-24f) == 0x0400);   // rounds up into the smallest normal
+    CHECK(f32_to_f16(1.0f + 0x1p-11f) == 0x3c00);      // tie, even
+    CHECK(f32_to_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);  // tie, even
     CHECK(f32_to_f16(-0.0f) == 0x8000);
     CHECK(f32_to_f16(1e-10f) == 0x0000);
     CHECK(f32_to_f16(std::numeric_limits<float>::infinity()) == 0x7c00);
@@ -168,8 +170,8 @@ TEST_CASE("BF16 conversions match known bit patterns") {
     CHECK(f32_to_bf16(-2.5f) == 0xc020);
     CHECK(f32_to_bf16(65504.0f) == 0x4780);  // 65504 is not a bfloat16: nearest is 65536
     CHECK(f32_to_bf16(0x1p-133f) == 0x0001);
-    CHECK(f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80);      // tie, even
-    CHECK(f32_to_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);  // tie, even
+    CHECK(f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80);                     // tie, even
+    CHECK(f32_to_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);                 // tie, even
     CHECK(f32_to_bf16(std::numeric_limits<float>::max()) == 0x7f80);  // rounds to infinity
     CHECK(f32_to_bf16(std::numeric_limits<float>::infinity()) == 0x7f80);
     CHECK((f32_to_bf16(std::numeric_limits<float>::quiet_NaN()) & 0x7fff) > 0x7f80);
@@ -256,11 +258,21 @@ TEST_CASE("write_safetensors refuses bad arguments and leaves no file behind") {
     const std::string path = dir.file("out.safetensors");
     check_error([&] { write_safetensors(path, {{"x", {2}, v}}, {}); }, ErrorCode::InvalidArgument, "'x': shape [2]");
     check_error([&] { write_safetensors(path, {{"x", {3}, v, "F64"}}, {}); }, ErrorCode::InvalidArgument, "'F64'");
-    check_error([&] { write_safetensors(path, {{"x", {3}, v}, {"x", {3}, v}}, {}); }, ErrorCode::InvalidArgument,
-                "'x' given twice");
-    check_error([&] { write_safetensors(path, {{"__metadata__", {3}, v}}, {}); }, ErrorCode::InvalidArgument,
-                "invalid tensor name");
-    check_error([&] { write_safetensors(path, {{"x", {3}, v}}, {{"k", "\xff"}}); }, ErrorCode::InvalidArgument, "UTF-8");
+    check_error(
+        [&] {
+            write_safetensors(path, {{"x", {3}, v}, {"x", {3}, v}}, {});
+        },
+        ErrorCode::InvalidArgument, "'x' given twice");
+    check_error(
+        [&] {
+            write_safetensors(path, {{"__metadata__", {3}, v}}, {});
+        },
+        ErrorCode::InvalidArgument, "invalid tensor name");
+    check_error(
+        [&] {
+            write_safetensors(path, {{"x", {3}, v}}, {{"k", "\xff"}});
+        },
+        ErrorCode::InvalidArgument, "UTF-8");
     CHECK(dir.entries() == 0);
 
     const std::string missing_dir = dir.file("no-such-dir") + "/out.safetensors";
@@ -269,8 +281,11 @@ TEST_CASE("write_safetensors refuses bad arguments and leaves no file behind") {
 
     // The temporary file is written, then the rename fails (the target is a directory): it must be removed.
     fs::create_directory(dir.file("taken.safetensors"));
-    check_error([&] { write_safetensors(dir.file("taken.safetensors"), {{"x", {3}, v}}, {}); }, ErrorCode::Io,
-                "cannot rename");
+    check_error(
+        [&] {
+            write_safetensors(dir.file("taken.safetensors"), {{"x", {3}, v}}, {});
+        },
+        ErrorCode::Io, "cannot rename");
     CHECK(dir.entries() == 1);
     CHECK(fs::is_directory(dir.file("taken.safetensors")));
 }
@@ -306,12 +321,15 @@ TEST_CASE("malformed safetensors files are refused with specific errors") {
     check_bad_safetensors(dir, safetensors_bytes(R"({"x": )", 0), "invalid JSON");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x": tru})", 0), "line 1, column");
     check_bad_safetensors(dir, safetensors_bytes("[1, 2]", 0), "expected a JSON object at the top level, found array");
-    check_bad_safetensors(dir, safetensors_bytes(R"({"x":)" + entry + R"(,"x":)" + entry + "}", 8), "duplicate key 'x'");
+    check_bad_safetensors(dir, safetensors_bytes(R"({"x":)" + entry + R"(,"x":)" + entry + "}", 8),
+                          "duplicate key 'x'");
     check_bad_safetensors(dir, safetensors_bytes(R"({"__metadata__":{"a":"1","a":"2"}})", 0),
                           "duplicate key 'a' in '__metadata__'");
-    check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}})", 8),
-                          "duplicate key 'dtype' in 'x'");
-    check_bad_safetensors(dir, safetensors_bytes(R"({"__metadata__":{"a":1}})", 0), "__metadata__ entry 'a' is not a string");
+    check_bad_safetensors(
+        dir, safetensors_bytes(R"({"x":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}})", 8),
+        "duplicate key 'dtype' in 'x'");
+    check_bad_safetensors(dir, safetensors_bytes(R"({"__metadata__":{"a":1}})", 0),
+                          "__metadata__ entry 'a' is not a string");
     check_bad_safetensors(dir, safetensors_bytes(R"({"__metadata__":[]})", 0), "__metadata__ is not an object");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"shape":[2],"data_offsets":[0,8]}})", 8),
                           "tensor 'x': missing 'dtype'");
@@ -319,7 +337,8 @@ TEST_CASE("malformed safetensors files are refused with specific errors") {
                           "tensor 'x': missing 'shape'");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"dtype":"F32","shape":[2]}})", 8),
                           "tensor 'x': missing 'data_offsets'");
-    check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", 8),
+    check_bad_safetensors(dir,
+                          safetensors_bytes(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", 8),
                           "tensor 'x': unexpected key 'extra'");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x":3})", 0), "tensor 'x': entry is not an object");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8),
@@ -333,9 +352,10 @@ TEST_CASE("malformed safetensors files are refused with specific errors") {
     check_bad_safetensors(
         dir, safetensors_bytes(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8),
         "is too large");
-    check_bad_safetensors(dir, safetensors_bytes(R"({"x.kernel":{"dtype":"F32","shape":[100],"data_offsets":[0,400]}})", 300),
-                          "bad.safetensors: tensor 'x.kernel': data_offsets [0, 400] run past the end of the file "
-                          "(300 bytes of data)");
+    check_bad_safetensors(
+        dir, safetensors_bytes(R"({"x.kernel":{"dtype":"F32","shape":[100],"data_offsets":[0,400]}})", 300),
+        "bad.safetensors: tensor 'x.kernel': data_offsets [0, 400] run past the end of the file "
+        "(300 bytes of data)");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", 8),
                           "data_offsets [8, 4] end before they begin");
     check_bad_safetensors(dir, safetensors_bytes(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", 8),
@@ -353,7 +373,8 @@ TEST_CASE("malformed safetensors files are refused with specific errors") {
                                             16),
                           "tensors 'long' [0, 16] and 'mid' [4, 8] overlap");
 
-    check_error([&] { SafetensorsFile file(dir.file("missing.safetensors")); }, ErrorCode::NotFound, "missing.safetensors");
+    check_error([&] { SafetensorsFile file(dir.file("missing.safetensors")); }, ErrorCode::NotFound,
+                "missing.safetensors");
 }
 
 TEST_CASE("safetensors lists tensors of other dtypes but will not read them as float") {
@@ -406,7 +427,8 @@ TEST_CASE("npy round trip with shapes (), (7,) and (2, 5, 6)") {
     const std::string missing_dir = dir.file("no-such-dir") + "/x.npy";
     check_error([&] { write_npy(missing_dir, std::vector<uint64_t>{2}, two); }, ErrorCode::Io, missing_dir);
     fs::create_directory(dir.file("taken.npy"));
-    check_error([&] { write_npy(dir.file("taken.npy"), std::vector<uint64_t>{2}, two); }, ErrorCode::Io, "cannot rename");
+    check_error([&] { write_npy(dir.file("taken.npy"), std::vector<uint64_t>{2}, two); }, ErrorCode::Io,
+                "cannot rename");
     CHECK(dir.entries() == 2);  // a.npy and the directory; no temporary file
 }
 
@@ -477,7 +499,8 @@ TEST_CASE("malformed npy files are refused with specific errors") {
     check_bad_npy(dir, npy_bytes(f4_3, three_floats + "xx"), "needs 12 bytes of data, but the file holds 14");
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (3,), }", three_floats),
                   "Fortran-order arrays are not supported");
-    check_bad_npy(dir, npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }", three_floats + three_floats),
+    check_bad_npy(dir,
+                  npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }", three_floats + three_floats),
                   "unsupported dtype '<c8'");
     check_bad_npy(dir, npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }", three_floats),
                   "unsupported dtype '>f4': big-endian");
@@ -488,7 +511,8 @@ TEST_CASE("malformed npy files are refused with specific errors") {
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'shape': (3,), }", three_floats), "missing key 'fortran_order'");
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': 1}", three_floats),
                   "unexpected key 'x'");
-    check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,)}", three_floats),
+    check_bad_npy(dir,
+                  npy_bytes("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,)}", three_floats),
                   "key 'descr' appears twice");
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3), }", three_floats),
                   "trailing comma");
@@ -496,7 +520,8 @@ TEST_CASE("malformed npy files are refused with specific errors") {
                   "expected a non-negative integer");
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': 0, 'shape': (3,), }", three_floats),
                   "expected True or False");
-    check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,) ", three_floats), "expected '}'");
+    check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,) ", three_floats),
+                  "expected '}'");
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", ""),
                   "dimension too large");
     check_bad_npy(dir, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""),
@@ -511,7 +536,8 @@ TEST_CASE("strict JSON objects") {
     // The same key in different objects is fine.
     CHECK_NOTHROW(parse_json_object(R"({"a": {"x": 1}, "b": {"x": 2}})", "ok.json"));
 
-    check_error([] { parse_json_object(R"({"a": 1, "a": 2})", "c.json"); }, ErrorCode::Format, "c.json: duplicate key 'a'");
+    check_error([] { parse_json_object(R"({"a": 1, "a": 2})", "c.json"); }, ErrorCode::Format,
+                "c.json: duplicate key 'a'");
     check_error([] { parse_json_object(R"({"a": {"b": [{"c": 1, "c": 2}]}})", "c.json"); }, ErrorCode::Format,
                 "duplicate key 'c' in 'a.b'");
     check_error([] { parse_json_object("[1, 2]", "c.json"); }, ErrorCode::Format, "c.json: expected a JSON object");
@@ -523,11 +549,13 @@ TEST_CASE("strict JSON objects") {
     const nlohmann::json config = read_json_file(kData + "/safari-golden/order2/config.json");
     CHECK(config["arch"] == "hyena_operator");
     CHECK(config["d_model"] == 64);
-    check_error([] { read_json_file("/nonexistent-dir/config.json"); }, ErrorCode::NotFound, "/nonexistent-dir/config.json");
+    check_error([] { read_json_file("/nonexistent-dir/config.json"); }, ErrorCode::NotFound,
+                "/nonexistent-dir/config.json");
 
     TempDir dir;
     write_bytes(dir.file("dup.json"), "{\"k\": 1, \"k\": 1}");
-    check_error([&] { read_json_file(dir.file("dup.json")); }, ErrorCode::Format, dir.file("dup.json") + ": duplicate key 'k'");
+    check_error([&] { read_json_file(dir.file("dup.json")); }, ErrorCode::Format,
+                dir.file("dup.json") + ": duplicate key 'k'");
 }
 
 TEST_SUITE_END();

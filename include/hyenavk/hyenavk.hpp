@@ -155,7 +155,9 @@ struct ContextOptions {
     bool validation = false;
     LogCallback log;
     CapsClamp clamp;
-    uint64_t fence_timeout_ns = 20'000'000'000ull;  // longest wait for one submission before Timeout
+    // Longest wait for one submission before a Timeout error (which leaves the context unusable). Generous,
+    // because a CPU device (lavapipe) can take minutes over very long sequences.
+    uint64_t fence_timeout_ns = 600'000'000'000ull;
 };
 
 // A device owned by the host application (a renderer, say). hyenavk uses it and never destroys it.

@@ -191,6 +191,8 @@ void Device::submit_one_shot(VkCommandBuffer cmd) {
         Device* self;
         VkCommandBuffer cmd;
         ~FreeOnExit() {
+            // After a timeout the buffer may still be executing; freeing it would pull it from under the driver.
+            if (self->lost_) return;
             std::lock_guard<std::mutex> lock(self->pool_mutex_);
             self->table_.vkFreeCommandBuffers(self->device_, self->command_pool_, 1, &cmd);
         }

@@ -54,6 +54,7 @@ public:
 
     // Once a submission fails with VK_ERROR_DEVICE_LOST the device is unusable; every later call throws.
     void check_not_lost() const;
+    bool lost() const { return lost_; }
 
 private:
     Device() = default;

@@ -34,6 +34,11 @@ Plan& Plan::operator=(Plan&& other) noexcept {
 Plan::~Plan() {
     if (!device_) return;
     const VolkDeviceTable& vk = device_->vk();
+    if (device_->lost()) {
+        // The work may still be running (a timed-out wait): leave its objects to the device's destruction.
+        device_ = nullptr;
+        return;
+    }
     if (cmd_ != VK_NULL_HANDLE) {
         std::lock_guard<std::mutex> lock(device_->pool_mutex());
         vk.vkFreeCommandBuffers(device_->handle(), device_->command_pool(), 1, &cmd_);

@@ -19,8 +19,7 @@ namespace {
 
 }  // namespace
 
-AtomicFile::AtomicFile(const std::string& path)
-    : path_(path), temp_path_(path + ".tmp-" + std::to_string(::getpid())) {
+AtomicFile::AtomicFile(const std::string& path) : path_(path), temp_path_(path + ".tmp-" + std::to_string(::getpid())) {
     // O_TRUNC rather than O_EXCL: a leftover from a crashed process that had the same pid is simply replaced.
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd_ < 0) {

@@ -62,8 +62,8 @@ nlohmann::json parse_json_object(std::string_view text, const std::string& what)
         throw Error(ErrorCode::Format, what + ": invalid JSON: " + without_tag(e.what()));
     }
     if (!value.is_object())
-        throw Error(ErrorCode::Format, what + ": expected a JSON object at the top level, found " +
-                                           std::string(value.type_name()));
+        throw Error(ErrorCode::Format,
+                    what + ": expected a JSON object at the top level, found " + std::string(value.type_name()));
     return value;
 }
 

@@ -38,7 +38,8 @@ Dtype parse_descr(const std::string& descr, const std::string& path) {
         if (type != names[i]) continue;
         if (descr[0] == '<') return known[i];
         // '|' marks 1-byte types only, so it is as wrong here as any other byte order.
-        if (descr[0] == '>') fail(ErrorCode::Format, path, "unsupported dtype '" + descr + "': big-endian data is not supported");
+        if (descr[0] == '>')
+            fail(ErrorCode::Format, path, "unsupported dtype '" + descr + "': big-endian data is not supported");
         break;
     }
     fail(ErrorCode::Format, path, "unsupported dtype '" + descr + "' (expected little-endian f2, f4, f8, i4 or i8)");
@@ -78,7 +79,8 @@ NpyArray read_npy(const std::string& path) {
     const unsigned major = bytes[6];
     const unsigned minor = bytes[7];
     if (major < 1 || major > 3)
-        fail(ErrorCode::Format, path, "unsupported .npy version " + std::to_string(major) + "." + std::to_string(minor));
+        fail(ErrorCode::Format, path,
+             "unsupported .npy version " + std::to_string(major) + "." + std::to_string(minor));
     // Version 1.0 stores the header length in 2 bytes; 2.0 and 3.0 in 4.
     const uint64_t header_start = major == 1 ? 10 : 12;
     if (size < header_start) fail(ErrorCode::Format, path, "file ends inside the .npy preamble");
@@ -86,13 +88,15 @@ NpyArray read_npy(const std::string& path) {
                                              : uint64_t(bytes[8]) | uint64_t(bytes[9]) << 8 |
                                                    uint64_t(bytes[10]) << 16 | uint64_t(bytes[11]) << 24;
     if (header_bytes > size - header_start)
-        fail(ErrorCode::Format, path, "header length " + std::to_string(header_bytes) + " runs past the end of the file");
+        fail(ErrorCode::Format, path,
+             "header length " + std::to_string(header_bytes) + " runs past the end of the file");
 
     const auto* text = reinterpret_cast<const char*>(bytes + header_start);
     const NpyHeader header = parse_npy_header(std::string_view(text, static_cast<size_t>(header_bytes)), path);
     if (header.fortran_order)
-        fail(ErrorCode::Format, path, "Fortran-order arrays are not supported (save a C-order array, e.g. with "
-                                      "numpy.ascontiguousarray)");
+        fail(ErrorCode::Format, path,
+             "Fortran-order arrays are not supported (save a C-order array, e.g. with "
+             "numpy.ascontiguousarray)");
     const Dtype dtype = parse_descr(header.descr, path);
 
     uint64_t expected = 0;
@@ -101,9 +105,9 @@ NpyArray read_npy(const std::string& path) {
     const uint64_t data_start = header_start + header_bytes;
     const uint64_t actual = size - data_start;
     if (actual != expected)
-        fail(ErrorCode::Format, path, "shape " + shape_text(header.shape) + " of '" + header.descr + "' needs " +
-                                          std::to_string(expected) + " bytes of data, but the file holds " +
-                                          std::to_string(actual));
+        fail(ErrorCode::Format, path,
+             "shape " + shape_text(header.shape) + " of '" + header.descr + "' needs " + std::to_string(expected) +
+                 " bytes of data, but the file holds " + std::to_string(actual));
 
     NpyArray array;
     array.shape = header.shape;
@@ -140,8 +144,8 @@ void write_npy(const std::string& path, std::span<const uint64_t> shape, std::sp
     const std::vector<uint64_t> dims(shape.begin(), shape.end());
     uint64_t count = 0;
     if (!product(shape, 1, count) || count != data.size())
-        fail(ErrorCode::InvalidArgument, path, "shape " + shape_text(dims) + " does not match " +
-                                                   std::to_string(data.size()) + " values");
+        fail(ErrorCode::InvalidArgument, path,
+             "shape " + shape_text(dims) + " does not match " + std::to_string(data.size()) + " values");
 
     std::string header = format_npy_header("<f4", dims);
     // NumPy aligns the data to 64 bytes so that it can be mapped and read in place; the header ends in '\n'.
@@ -149,7 +153,8 @@ void write_npy(const std::string& path, std::span<const uint64_t> shape, std::sp
     header.append((64 - used % 64) % 64, ' ');
     header.push_back('\n');
     if (header.size() > 0xffff)
-        fail(ErrorCode::InvalidArgument, path, "shape " + shape_text(dims) + " has too many dimensions for a .npy header");
+        fail(ErrorCode::InvalidArgument, path,
+             "shape " + shape_text(dims) + " has too many dimensions for a .npy header");
 
     AtomicFile out(path);
     out.write(kMagic, sizeof kMagic);

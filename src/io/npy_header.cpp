@@ -46,15 +46,16 @@ public:
 private:
     [[noreturn]] void fail(const std::string& problem) const {
         constexpr size_t kShown = 200;  // enough to recognise the header without echoing a huge corrupt one
-        const std::string shown = text_.size() <= kShown ? std::string(text_) : std::string(text_.substr(0, kShown)) + "...";
+        const std::string shown =
+            text_.size() <= kShown ? std::string(text_) : std::string(text_.substr(0, kShown)) + "...";
         throw Error(ErrorCode::Format, what_ + ": bad .npy header: " + problem + " (at offset " + std::to_string(pos_) +
                                            " of \"" + shown + "\")");
     }
 
     // Python allows any whitespace between tokens; NumPy pads with spaces and ends with a newline.
     void skip_space() {
-        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-                                       text_[pos_] == '\r'))
+        while (pos_ < text_.size() &&
+               (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
             ++pos_;
     }
 

@@ -28,9 +28,9 @@ struct DtypeSize {
 
 // Every dtype the safetensors format defines, so that a file holding any of them can still be listed.
 constexpr DtypeSize kDtypes[] = {
-    {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"F8_E8M0", 1}, {"I16", 2}, {"U16", 2},
-    {"F16", 2},  {"BF16", 2}, {"I32", 4}, {"U32", 4},     {"F32", 4},     {"F64", 8},     {"I64", 8}, {"U64", 8},
-    {"C64", 8},
+    {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"F8_E8M0", 1},
+    {"I16", 2},  {"U16", 2}, {"F16", 2}, {"BF16", 2},    {"I32", 4},     {"U32", 4},
+    {"F32", 4},  {"F64", 8}, {"I64", 8}, {"U64", 8},     {"C64", 8},
 };
 
 // 0 for a dtype the format does not define.
@@ -108,7 +108,8 @@ public:
         const nlohmann::json& shape = entry.at("shape");
         if (!shape.is_array()) fail(where + "shape is not an array");
         for (const nlohmann::json& dim : shape) {
-            if (!dim.is_number_unsigned()) fail(where + "shape " + shape.dump() + " holds a value that is not a non-negative integer");
+            if (!dim.is_number_unsigned())
+                fail(where + "shape " + shape.dump() + " holds a value that is not a non-negative integer");
             info.shape.push_back(dim.get<uint64_t>());
         }
 
@@ -118,7 +119,8 @@ public:
             fail(where + "data_offsets must be [begin, end] with non-negative integers, not " + offsets.dump());
         info.begin = offsets[0].get<uint64_t>();
         info.end = offsets[1].get<uint64_t>();
-        if (info.begin > info.end) fail(where + "data_offsets " + range(info.begin, info.end) + " end before they begin");
+        if (info.begin > info.end)
+            fail(where + "data_offsets " + range(info.begin, info.end) + " end before they begin");
         if (info.end > data_size_)
             fail(where + "data_offsets " + range(info.begin, info.end) + " run past the end of the file (" +
                  std::to_string(data_size_) + " bytes of data)");
@@ -140,13 +142,15 @@ public:
         for (const Entry& entry : tensors)
             if (entry.second.begin != entry.second.end) order.push_back(&entry);
         std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-            return a->second.begin != b->second.begin ? a->second.begin < b->second.begin : a->second.end < b->second.end;
+            return a->second.begin != b->second.begin ? a->second.begin < b->second.begin
+                                                      : a->second.end < b->second.end;
         });
         const Entry* furthest = nullptr;  // the tensor seen so far that reaches furthest
         for (const Entry* entry : order) {
             if (furthest != nullptr && entry->second.begin < furthest->second.end)
-                fail("tensors " + in_quotes(furthest->first) + " " + range(furthest->second.begin, furthest->second.end) +
-                     " and " + in_quotes(entry->first) + " " + range(entry->second.begin, entry->second.end) + " overlap");
+                fail("tensors " + in_quotes(furthest->first) + " " +
+                     range(furthest->second.begin, furthest->second.end) + " and " + in_quotes(entry->first) + " " +
+                     range(entry->second.begin, entry->second.end) + " overlap");
             if (furthest == nullptr || entry->second.end > furthest->second.end) furthest = entry;
         }
     }
@@ -161,14 +165,17 @@ private:
 SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
     const uint64_t size = file_.size();
     if (size < 8)
-        fail(ErrorCode::Format, path, "file is " + std::to_string(size) + " bytes, too short to hold the 8-byte header length");
+        fail(ErrorCode::Format, path,
+             "file is " + std::to_string(size) + " bytes, too short to hold the 8-byte header length");
     const uint64_t header_bytes = read_le64(file_.data());
     if (header_bytes > kMaxHeaderBytes)
-        fail(ErrorCode::Format, path, "header length " + std::to_string(header_bytes) + " exceeds the limit of " +
-             std::to_string(kMaxHeaderBytes) + " bytes (100 MiB)");
+        fail(ErrorCode::Format, path,
+             "header length " + std::to_string(header_bytes) + " exceeds the limit of " +
+                 std::to_string(kMaxHeaderBytes) + " bytes (100 MiB)");
     if (header_bytes > size - 8)
-        fail(ErrorCode::Format, path, "header length " + std::to_string(header_bytes) + " runs past the end of the file (" +
-             std::to_string(size - 8) + " bytes follow the length)");
+        fail(ErrorCode::Format, path,
+             "header length " + std::to_string(header_bytes) + " runs past the end of the file (" +
+                 std::to_string(size - 8) + " bytes follow the length)");
     data_start_ = 8 + header_bytes;
 
     const auto* text = reinterpret_cast<const char*>(file_.data() + 8);
@@ -211,10 +218,10 @@ void SafetensorsFile::read_f32_chunk(const std::string& name, uint64_t first_ele
     const uint64_t element_bytes = element_size(t.dtype);
     const uint64_t count = (t.end - t.begin) / element_bytes;
     if (first_element > count || out.size() > count - first_element)
-        throw Error(ErrorCode::InvalidArgument,
-                    path() + ": tensor " + in_quotes(name) + ": elements [" + std::to_string(first_element) + ", " +
-                        std::to_string(first_element + out.size()) + ") requested, but it holds " +
-                        std::to_string(count));
+        throw Error(ErrorCode::InvalidArgument, path() + ": tensor " + in_quotes(name) + ": elements [" +
+                                                    std::to_string(first_element) + ", " +
+                                                    std::to_string(first_element + out.size()) +
+                                                    ") requested, but it holds " + std::to_string(count));
 
     const unsigned char* src = file_.data() + data_start_ + t.begin + first_element * element_bytes;
     if (t.dtype == "F32") {
@@ -238,14 +245,16 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
         if (t.name.empty() || t.name == "__metadata__") invalid("invalid tensor name " + in_quotes(t.name));
         if (!seen.insert(t.name).second) invalid("tensor " + in_quotes(t.name) + " given twice");
         if (!float_dtype(t.dtype))
-            invalid("tensor " + in_quotes(t.name) + ": cannot write dtype " + in_quotes(t.dtype) + " (F32, F16 or BF16)");
+            invalid("tensor " + in_quotes(t.name) + ": cannot write dtype " + in_quotes(t.dtype) +
+                    " (F32, F16 or BF16)");
         uint64_t elements = 0;
         if (!byte_count(t.shape, 1, elements) || elements != t.data.size())
             invalid("tensor " + in_quotes(t.name) + ": shape " + shape_text(t.shape) + " does not match its " +
                     std::to_string(t.data.size()) + " values");
         order.push_back(&t);
     }
-    std::sort(order.begin(), order.end(), [](const TensorToWrite* a, const TensorToWrite* b) { return a->name < b->name; });
+    std::sort(order.begin(), order.end(),
+              [](const TensorToWrite* a, const TensorToWrite* b) { return a->name < b->name; });
 
     nlohmann::json header = nlohmann::json::object();
     if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -261,7 +270,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
     try {
         text = header.dump();
     } catch (const nlohmann::json::exception& e) {
-        fail(ErrorCode::InvalidArgument, path, std::string("cannot encode the header (names and metadata must be UTF-8): ") + e.what());
+        fail(ErrorCode::InvalidArgument, path,
+             std::string("cannot encode the header (names and metadata must be UTF-8): ") + e.what());
     }
     text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned in the file
 
@@ -282,7 +292,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
         for (size_t first = 0; first < t->data.size(); first += kChunk) {
             const size_t n = std::min(kChunk, t->data.size() - first);
             buffer.resize(n);
-            for (size_t i = 0; i < n; ++i) buffer[i] = half ? f32_to_f16(t->data[first + i]) : f32_to_bf16(t->data[first + i]);
+            for (size_t i = 0; i < n; ++i)
+                buffer[i] = half ? f32_to_f16(t->data[first + i]) : f32_to_bf16(t->data[first + i]);
             out.write(buffer.data(), n * sizeof(uint16_t));
         }
     }

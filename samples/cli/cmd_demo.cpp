@@ -43,7 +43,7 @@ Action add_demo_command(CLI::App& app) {
     add_device_options(*cmd, o->device);
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
-        Context ctx = Context::create(context_options(o->device));
+        Context ctx = make_context(o->device);
         std::printf("device: %s (%s)\n", ctx.device().name.c_str(), to_string(ctx.device().type));
 
         const auto path = std::filesystem::temp_directory_path() /

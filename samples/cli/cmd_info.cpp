@@ -23,7 +23,7 @@ Action add_info_command(CLI::App& app) {
     add_device_options(*cmd, o->device);
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
-        Context ctx = Context::create(context_options(o->device));
+        Context ctx = make_context(o->device);
         Model model = Model::load(ctx, o->model.model, load_options(o->model));
         const uint32_t length = o->length ? o->length : model.default_length();
         const auto config = nlohmann::json::parse(model.config_json());

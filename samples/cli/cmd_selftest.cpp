@@ -12,7 +12,7 @@ Action add_selftest_command(CLI::App& app) {
     add_device_options(*cmd, *options);
     return [cmd, options]() -> int {
         if (!cmd->parsed()) return -1;
-        Context ctx = Context::create(context_options(*options));
+        Context ctx = make_context(*options);
         std::printf("selftest on %s\n", ctx.device().name.c_str());
         std::printf("%-24s %-46s %10s %9s %10s  %s\n", "kernel", "shapes", "max error", "bound", "time (ms)", "");
         int failed = 0;

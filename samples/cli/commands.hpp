@@ -17,7 +17,8 @@ struct DeviceOptions {
     bool validation = false;
 };
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
-ContextOptions context_options(const DeviceOptions& options);
+// Creates the context the options describe; checks the precision against the device.
+Context make_context(const DeviceOptions& options);
 
 // Each returns the action to run when its subcommand was chosen; the action returns the exit status.
 using Action = std::function<int()>;

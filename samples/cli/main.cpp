@@ -16,10 +16,18 @@ void add_device_options(CLI::App& cmd, DeviceOptions& options) {
     cmd.add_flag("--validation", options.validation, "enable the Vulkan validation layer (for debugging)");
 }
 
-ContextOptions context_options(const DeviceOptions& options) {
-    ContextOptions ctx;
-    ctx.device = options.device;
-    ctx.validation = options.validation;
+Context make_context(const DeviceOptions& options) {
+    ContextOptions ctx_options;
+    ctx_options.device = options.device;
+    ctx_options.validation = options.validation;
+    Context ctx = Context::create(ctx_options);
+    if (options.precision == "fp16") {
+        if (!ctx.device().caps.storage_buffer_16bit)
+            throw Error(ErrorCode::Unsupported, "--precision fp16 needs 16-bit storage buffers "
+                                                "(storageBuffer16BitAccess), which " + ctx.device().name + " lacks");
+        throw Error(ErrorCode::Unsupported, "--precision fp16 is not implemented yet in hyenavk " + version_string() +
+                                                "; use fp32 (the default)");
+    }
     return ctx;
 }
 

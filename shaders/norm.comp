@@ -2,7 +2,8 @@
 // Row normalisation over C columns, one workgroup per row (grid-stride over rows):
 //   MODE 0, LayerNorm: r = var >= eps ? 1/sqrt(var + eps) : 1/sqrt(eps) (Axon's clamp),
 //                      y = (x - mean) * r * gamma + beta, var biased;
-//   MODE 1, RMSNorm:   y = x / sqrt(mean(x^2) + eps) * gamma.
+//   MODE 1, RMSNorm:   y = x / sqrt(mean(x^2) + eps) * gamma;
+//   MODE 2, L1:        y = x / sum(|x|) (safari's normalized filters; no eps, as there).
 // LayerNorm sums x - pivot (the row's first value) instead of x: a large common offset then cancels exactly
 // before any rounding, and the variance is a second pass over (x - mean)^2, never E[x^2] - mean^2.
 layout(local_size_x = 64) in;
@@ -61,6 +62,11 @@ void main() {
                 const float d = (x_[x_base + c * p.x_view.z] - pivot) - shift;
                 out_[out_base + c * p.out_view.z] = d * r * gamma_[p.gamma_offset + c] + beta_[p.beta_offset + c];
             }
+        } else if (MODE == 2u) {
+            float a = 0.0;
+            for (uint c = lid; c < p.cols; c += WG) a += abs(x_[x_base + c * p.x_view.z]);
+            const float r = 1.0 / workgroup_sum(a);
+            for (uint c = lid; c < p.cols; c += WG) out_[out_base + c * p.out_view.z] = x_[x_base + c * p.x_view.z] * r;
         } else {
             float q = 0.0;
             for (uint c = lid; c < p.cols; c += WG) {

@@ -1,6 +1,10 @@
 // Dense layer against the double-precision reference: ragged and degenerate shapes, both weight layouts,
-// with and without bias, and column slices of wider tensors as input and output.
+// with and without bias, and column slices of wider tensors as input and output. Every case runs with both
+// kernels: the one the shared context picks (the subgroup kernel on a CPU driver such as lavapipe) and the
+// plain kernel, on a second context whose subgroup operations are switched off.
 #include <doctest/doctest.h>
+
+#include <string>
 
 #include "ops/dense.hpp"
 #include "ref/reference.hpp"
@@ -17,102 +21,237 @@ constexpr double kBound = diag::kDenseBound;
 struct Shape {
     uint32_t M, K, N;
 };
-const Shape kShapes[] = {{1, 1, 1},   {1, 7, 1},    {1, 1, 9},    {13, 1, 17},   {5, 3, 1},
-                         {37, 61, 5}, {97, 89, 101}, {257, 31, 130}, {300, 300, 300}};
+// The subgroup kernel's tile is 32 rows by 8 * lanes columns (64 with 8 lanes), in steps of 4 along K: the
+// later shapes sit on and around those edges (K = 1 to 5, N not a multiple of 4, rows and columns one past a
+// tile).
+const Shape kShapes[] = {{1, 1, 1},    {1, 7, 1},     {1, 1, 9},     {13, 1, 17},  {5, 3, 1},
+                         {37, 61, 5},  {97, 89, 101}, {257, 31, 130}, {300, 300, 300},
+                         {32, 64, 64}, {33, 4, 65},   {31, 5, 63},   {64, 8, 128}, {65, 12, 70},
+                         {7, 2, 66},   {40, 287, 256}, {128, 3, 4},  {3, 260, 33}};
 
 ref::WeightLayout to_ref(ops::WeightLayout l) {
     return l == ops::WeightLayout::InOut ? ref::WeightLayout::InOut : ref::WeightLayout::OutIn;
+}
+
+const char* name(ops::DenseKernel k) {
+    switch (k) {
+        case ops::DenseKernel::Plain: return "plain";
+        case ops::DenseKernel::Subgroup: return "subgroup";
+        default: return "auto";
+    }
+}
+
+// Runs `body(ctx)` on the shared context (whichever kernel it picks) and on a validated context with the
+// subgroup operations switched off (the plain kernel).
+template <class Body>
+void for_each_kernel(Body&& body) {
+    {
+        auto& ctx = test::context().impl();
+        const std::string kernel = name(ops::dense_kernel_for(ctx.device->info()));
+        CAPTURE(kernel);
+        body(ctx);
+    }
+    ContextOptions options;
+    options.validation = true;
+    options.log = test::counting_log();
+    options.clamp.disable_subgroup_ops = true;
+    Context plain = Context::create(options);
+    REQUIRE(ops::dense_kernel_for(plain.device()) == ops::DenseKernel::Plain);
+    const std::string kernel = "plain";
+    CAPTURE(kernel);
+    body(plain.impl());
+}
+
+std::vector<float> columns_of(const std::vector<float>& m, uint32_t rows, uint32_t cols, uint32_t first,
+                              uint32_t width) {
+    std::vector<float> v;
+    for (uint32_t r = 0; r < rows; ++r)
+        for (uint32_t c = 0; c < width; ++c) v.push_back(m[size_t(r) * cols + first + c]);
+    return v;
 }
 }  // namespace
 
 TEST_SUITE_BEGIN("kernels");
 
+TEST_CASE("dense: the subgroup kernel is chosen only where the device supports it") {
+    const DeviceInfo& device = test::context().device();
+    const DeviceCaps& caps = device.caps;
+    const bool fits = device.type == DeviceType::Cpu && caps.subgroup_basic && caps.subgroup_shuffle &&
+                      (caps.subgroup_size == 4 || caps.subgroup_size == 8 || caps.subgroup_size == 16);
+    CHECK(ops::dense_subgroup_supported(device) == fits);
+    MESSAGE("dense on " << device.name << ": " << std::string(name(ops::dense_kernel_for(device))) << " kernel");
+
+    DeviceInfo other = device;
+    other.caps.subgroup_shuffle = false;
+    CHECK(ops::dense_kernel_for(other) == ops::DenseKernel::Plain);
+    other = device;
+    other.caps.subgroup_size = 32;
+    CHECK(ops::dense_kernel_for(other) == ops::DenseKernel::Plain);
+    other = device;
+    other.type = DeviceType::DiscreteGpu;
+    CHECK(ops::dense_kernel_for(other) == ops::DenseKernel::Plain);
+
+    ContextOptions options;
+    options.validation = true;
+    options.log = test::counting_log();
+    options.clamp.disable_subgroup_ops = true;
+    Context plain = Context::create(options);
+    CHECK(ops::dense_kernel_for(plain.device()) == ops::DenseKernel::Plain);
+    GuardedTensor a(plain.impl(), 4 * 4), w(plain.impl(), 4 * 4), out(plain.impl(), 4 * 4);
+    gpu::Recorder rec(*plain.impl().device, plain.impl().pipelines);
+    try {
+        ops::dense(rec, out.view(4, 4), a.view(4, 4), w.view(4, 4), ops::WeightLayout::InOut, nullptr,
+                   ops::DenseKernel::Subgroup);
+        FAIL("forcing the subgroup kernel without subgroup operations was accepted");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::Unsupported);
+    }
+    CHECK(rec.finish().dispatch_count() == 0);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
 TEST_CASE("dense: ragged shapes, both weight layouts, with and without bias") {
-    auto& ctx = test::context().impl();
-    uint32_t seed = 100;
-    for (const Shape s : kShapes) {
-        for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
-            for (const bool with_bias : {false, true}) {
-                CAPTURE(s.M);
-                CAPTURE(s.K);
-                CAPTURE(s.N);
-                CAPTURE(static_cast<int>(layout));
-                CAPTURE(with_bias);
-                const auto a = test::random_floats(size_t(s.M) * s.K, ++seed);
-                const auto w = test::random_floats(size_t(s.K) * s.N, ++seed);
-                const auto bias = test::random_floats(s.N, ++seed);
-                GuardedTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, size_t(s.M) * s.N);
-                const auto wv = layout == ops::WeightLayout::InOut ? gw.view(s.K, s.N) : gw.view(s.N, s.K);
-                const auto bv = gb.view(1, s.N);
-                test::run_once(ctx, [&](gpu::Recorder& r) {
-                    ops::dense(r, out.view(s.M, s.N), ga.view(s.M, s.K), wv, layout, with_bias ? &bv : nullptr);
-                });
-                const auto expected = ref::dense(test::to_double(a), s.M, s.K, test::to_double(w), to_ref(layout),
-                                                 with_bias ? test::to_double(bias) : std::vector<double>{}, s.N);
-                CHECK(ref::relative_error(out.read(), expected) <= kBound);
-                CHECK(out.canaries_intact());
+    for_each_kernel([](detail::ContextImpl& ctx) {
+        uint32_t seed = 100;
+        for (const Shape s : kShapes) {
+            for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
+                for (const bool with_bias : {false, true}) {
+                    CAPTURE(s.M);
+                    CAPTURE(s.K);
+                    CAPTURE(s.N);
+                    CAPTURE(static_cast<int>(layout));
+                    CAPTURE(with_bias);
+                    const auto a = test::random_floats(size_t(s.M) * s.K, ++seed);
+                    const auto w = test::random_floats(size_t(s.K) * s.N, ++seed);
+                    const auto bias = test::random_floats(s.N, ++seed);
+                    GuardedTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, size_t(s.M) * s.N);
+                    const auto wv = layout == ops::WeightLayout::InOut ? gw.view(s.K, s.N) : gw.view(s.N, s.K);
+                    const auto bv = gb.view(1, s.N);
+                    test::run_once(ctx, [&](gpu::Recorder& r) {
+                        ops::dense(r, out.view(s.M, s.N), ga.view(s.M, s.K), wv, layout, with_bias ? &bv : nullptr);
+                    });
+                    const auto expected =
+                        ref::dense(test::to_double(a), s.M, s.K, test::to_double(w), to_ref(layout),
+                                   with_bias ? test::to_double(bias) : std::vector<double>{}, s.N);
+                    CHECK(ref::relative_error(out.read(), expected) <= kBound);
+                    CHECK(out.canaries_intact());
+                }
             }
         }
-    }
+    });
     CHECK_NO_VALIDATION_MESSAGES();
 }
 
 TEST_CASE("dense: column slices of wider tensors as input and output") {
-    auto& ctx = test::context().impl();
-    const uint32_t M = 23, K = 19, N = 11, a_cols = 3 * K + 2, out_cols = N + 9, a_first = K + 1, out_first = 5;
-    const auto a = test::random_floats(size_t(M) * a_cols, 7);
-    const auto w = test::random_floats(size_t(K) * N, 8);
-    const auto bias = test::random_floats(N, 9);
-    const auto before = test::random_floats(size_t(M) * out_cols, 10);  // columns outside the slice keep these
-    for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
-        CAPTURE(static_cast<int>(layout));
-        GuardedTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, before);
-        const auto wv = layout == ops::WeightLayout::InOut ? gw.view(K, N) : gw.view(N, K);
-        const auto bv = gb.view(1, N);
-        test::run_once(ctx, [&](gpu::Recorder& r) {
-            ops::dense(r, out.view(M, out_cols).columns(out_first, N), ga.view(M, a_cols).columns(a_first, K), wv,
-                       layout, &bv);
-        });
-        const auto a_slice = ref::slice_columns(test::to_double(a), M, a_cols, a_first, K);
-        const auto expected = ref::dense(a_slice, M, K, test::to_double(w), to_ref(layout), test::to_double(bias), N);
-        const auto got = out.read();
-        const std::vector<float> got_slice = [&] {
-            std::vector<float> v;
-            for (uint32_t r = 0; r < M; ++r)
-                for (uint32_t c = 0; c < N; ++c) v.push_back(got[size_t(r) * out_cols + out_first + c]);
-            return v;
-        }();
-        CHECK(ref::relative_error(got_slice, expected) <= kBound);
-        bool others_kept = true;
-        for (uint32_t r = 0; r < M; ++r)
-            for (uint32_t c = 0; c < out_cols; ++c)
-                if ((c < out_first || c >= out_first + N) && got[size_t(r) * out_cols + c] != before[size_t(r) * out_cols + c])
-                    others_kept = false;
-        CHECK(others_kept);
-        CHECK(out.canaries_intact());
-    }
+    struct Slices {
+        uint32_t M, K, N, a_cols, a_first, out_cols, out_first;
+    };
+    // The first case has unaligned offsets and strides; the second keeps every row of a and out on
+    // multiples of 4 floats, as 4-wide loads and stores need.
+    const Slices cases[] = {{23, 19, 11, 3 * 19 + 2, 19 + 1, 11 + 9, 5}, {37, 24, 68, 56, 8, 80, 4}};
+    for_each_kernel([&](detail::ContextImpl& ctx) {
+        for (const Slices& c : cases) {
+            const auto a = test::random_floats(size_t(c.M) * c.a_cols, 7);
+            const auto w = test::random_floats(size_t(c.K) * c.N, 8);
+            const auto bias = test::random_floats(c.N, 9);
+            const auto before = test::random_floats(size_t(c.M) * c.out_cols, 10);  // columns outside keep these
+            for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
+                CAPTURE(c.K);
+                CAPTURE(static_cast<int>(layout));
+                GuardedTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, before);
+                const auto wv = layout == ops::WeightLayout::InOut ? gw.view(c.K, c.N) : gw.view(c.N, c.K);
+                const auto bv = gb.view(1, c.N);
+                test::run_once(ctx, [&](gpu::Recorder& r) {
+                    ops::dense(r, out.view(c.M, c.out_cols).columns(c.out_first, c.N),
+                               ga.view(c.M, c.a_cols).columns(c.a_first, c.K), wv, layout, &bv);
+                });
+                const auto a_slice = ref::slice_columns(test::to_double(a), c.M, c.a_cols, c.a_first, c.K);
+                const auto expected =
+                    ref::dense(a_slice, c.M, c.K, test::to_double(w), to_ref(layout), test::to_double(bias), c.N);
+                const auto got = out.read();
+                CHECK(ref::relative_error(columns_of(got, c.M, c.out_cols, c.out_first, c.N), expected) <= kBound);
+                bool others_kept = true;
+                for (uint32_t r = 0; r < c.M; ++r)
+                    for (uint32_t col = 0; col < c.out_cols; ++col)
+                        if ((col < c.out_first || col >= c.out_first + c.N) &&
+                            got[size_t(r) * c.out_cols + col] != before[size_t(r) * c.out_cols + col])
+                            others_kept = false;
+                CHECK(others_kept);
+                CHECK(out.canaries_intact());
+            }
+        }
+    });
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("dense: weights and bias at offsets that are not multiples of 4") {
+    const uint32_t M = 35, K = 12, N = 20, shift = 3;
+    for_each_kernel([&](detail::ContextImpl& ctx) {
+        const auto a = test::random_floats(size_t(M) * K, 21);
+        const auto w = test::random_floats(size_t(K) * N + shift, 22);
+        const auto bias = test::random_floats(N + shift, 23);
+        for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
+            CAPTURE(static_cast<int>(layout));
+            GuardedTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, size_t(M) * N);
+            auto wv = layout == ops::WeightLayout::InOut ? gw.view(K, N) : gw.view(N, K);
+            wv.offset += shift;
+            auto bv = gb.view(1, N);
+            bv.offset += shift;
+            test::run_once(ctx, [&](gpu::Recorder& r) {
+                ops::dense(r, out.view(M, N), ga.view(M, K), wv, layout, &bv);
+            });
+            const std::vector<double> w_used(w.begin() + shift, w.end()), b_used(bias.begin() + shift, bias.end());
+            const auto expected = ref::dense(test::to_double(a), M, K, w_used, to_ref(layout), b_used, N);
+            CHECK(ref::relative_error(out.read(), expected) <= kBound);
+            CHECK(out.canaries_intact());
+        }
+    });
     CHECK_NO_VALIDATION_MESSAGES();
 }
 
 TEST_CASE("dense: transposed views (column stride other than 1)") {
-    auto& ctx = test::context().impl();
     const uint32_t M = 14, K = 9, N = 6;
-    const auto at = test::random_floats(size_t(K) * M, 11);  // a stored [K, M]
-    const auto w = test::random_floats(size_t(K) * N, 12);
-    GuardedTensor ga(ctx, at), gw(ctx, w), out(ctx, size_t(N) * M);  // out stored [N, M]
-    const ops::View a_view{ga.allocation().slice(), M, K, GuardedTensor::kCanaryFloats, 1, M};
-    const ops::View out_view{out.allocation().slice(), M, N, GuardedTensor::kCanaryFloats, 1, M};
-    test::run_once(ctx, [&](gpu::Recorder& r) { ops::dense(r, out_view, a_view, gw.view(K, N), ops::WeightLayout::InOut); });
-    std::vector<double> a(size_t(M) * K);
-    for (uint32_t m = 0; m < M; ++m)
-        for (uint32_t k = 0; k < K; ++k) a[size_t(m) * K + k] = at[size_t(k) * M + m];
-    const auto expected = ref::dense(a, M, K, test::to_double(w), ref::WeightLayout::InOut, {}, N);
-    const auto got = out.read();
-    std::vector<float> got_mn(size_t(M) * N);
-    for (uint32_t m = 0; m < M; ++m)
-        for (uint32_t n = 0; n < N; ++n) got_mn[size_t(m) * N + n] = got[size_t(n) * M + m];
-    CHECK(ref::relative_error(got_mn, expected) <= kBound);
-    CHECK(out.canaries_intact());
+    for_each_kernel([&](detail::ContextImpl& ctx) {
+        const auto at = test::random_floats(size_t(K) * M, 11);  // a stored [K, M]
+        const auto w = test::random_floats(size_t(K) * N, 12);
+        GuardedTensor ga(ctx, at), gw(ctx, w), out(ctx, size_t(N) * M);  // out stored [N, M]
+        const ops::View a_view{ga.allocation().slice(), M, K, GuardedTensor::kCanaryFloats, 1, M};
+        const ops::View out_view{out.allocation().slice(), M, N, GuardedTensor::kCanaryFloats, 1, M};
+        test::run_once(ctx, [&](gpu::Recorder& r) {
+            ops::dense(r, out_view, a_view, gw.view(K, N), ops::WeightLayout::InOut);
+        });
+        std::vector<double> a(size_t(M) * K);
+        for (uint32_t m = 0; m < M; ++m)
+            for (uint32_t k = 0; k < K; ++k) a[size_t(m) * K + k] = at[size_t(k) * M + m];
+        const auto expected = ref::dense(a, M, K, test::to_double(w), ref::WeightLayout::InOut, {}, N);
+        const auto got = out.read();
+        std::vector<float> got_mn(size_t(M) * N);
+        for (uint32_t m = 0; m < M; ++m)
+            for (uint32_t n = 0; n < N; ++n) got_mn[size_t(m) * N + n] = got[size_t(n) * M + m];
+        CHECK(ref::relative_error(got_mn, expected) <= kBound);
+        CHECK(out.canaries_intact());
+    });
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("dense: a row broadcast as input") {
+    const uint32_t M = 41, K = 16, N = 36;
+    for_each_kernel([&](detail::ContextImpl& ctx) {
+        const auto row = test::random_floats(K, 31);
+        const auto w = test::random_floats(size_t(K) * N, 32);
+        GuardedTensor ga(ctx, row), gw(ctx, w), out(ctx, size_t(M) * N);
+        auto a_view = ga.view(1, K);
+        a_view.rows = M;
+        a_view.row_stride = 0;
+        test::run_once(ctx, [&](gpu::Recorder& r) {
+            ops::dense(r, out.view(M, N), a_view, gw.view(K, N), ops::WeightLayout::InOut);
+        });
+        std::vector<double> a;
+        for (uint32_t m = 0; m < M; ++m) a.insert(a.end(), row.begin(), row.end());
+        const auto expected = ref::dense(a, M, K, test::to_double(w), ref::WeightLayout::InOut, {}, N);
+        CHECK(ref::relative_error(out.read(), expected) <= kBound);
+        CHECK(out.canaries_intact());
+    });
     CHECK_NO_VALIDATION_MESSAGES();
 }
 

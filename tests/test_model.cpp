@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <unistd.h>
 
@@ -11,8 +13,11 @@
 #include "io/npy.hpp"
 #include "io/safetensors.hpp"
 #include "model/host_weights.hpp"
+#include "model/hyena_operator_gpu.hpp"
+#include "model/hyena_operator_tensors.hpp"
 #include "model/striped_hyena_gpu.hpp"
 #include "model/striped_hyena_tensors.hpp"
+#include "ref/hyena_operator.hpp"
 #include "ref/reference.hpp"
 #include "ref/striped_hyena.hpp"
 #include "support/gpu_fixture.hpp"
@@ -214,6 +219,84 @@ TEST_CASE("bad model files and inputs give errors that name the problem") {
     CHECK_THROWS_WITH_AS(model.forward(x, 2, 3), doctest::Contains("Inf at [1, 2, 3]"), Error);
     CHECK_THROWS_WITH_AS(model.forward(x, 2, 4), doctest::Contains("needs"), Error);
     CHECK_THROWS_WITH_AS(model.forward({}, 0, 3), doctest::Contains("must be >= 1"), Error);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("model");
+
+TEST_CASE("safari's HyenaOperator golden outputs are reproduced") {
+    auto& ctx = test::context();
+    for (const std::string name : {"order2", "order3"}) {
+        CAPTURE(name);
+        const std::string dir = kData + "/safari-golden/" + name;
+        std::ifstream config_file(dir + "/config.json");
+        const std::string config((std::istreambuf_iterator<char>(config_file)), std::istreambuf_iterator<char>());
+        Model model = Model::load(ctx, dir + "/model.safetensors", LoadOptions{config, true});
+        const auto x = io::read_npy(dir + "/x.npy");
+        const auto expected = io::read_npy(dir + "/ref.npy");
+        const auto B = uint32_t(x.shape[0]), L = uint32_t(x.shape[1]);
+        const auto y = model.forward(x.f32, B, L);
+        CHECK(model.output_shape(B, L) == x.shape);
+        const double err = ref::relative_error(y, test::to_double(expected.f32));
+        MESSAGE(name << ": relative error " << err);
+        CHECK(err <= kModelBound);
+    }
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("hyena_operator on the GPU equals the double-precision reference over configs") {
+    auto& ctx = test::context().impl();
+    struct Case {
+        uint32_t d_model, l_max, order, emb_dim, inner;
+        bool modulate, normalized;
+        FilterLayout layout;
+        uint32_t batch, length;
+    };
+    const Case cases[] = {
+        {16, 64, 2, 3, 2, true, false, FilterLayout::Blocked, 2, 64},
+        {12, 50, 3, 5, 1, false, true, FilterLayout::Interleaved, 1, 37},
+        {8, 40, 4, 3, 2, true, true, FilterLayout::Blocked, 3, 1},
+        {8, 40, 4, 5, 1, true, false, FilterLayout::Interleaved, 1, 40},
+        {20, 33, 3, 3, 2, false, false, FilterLayout::Blocked, 2, 17},
+    };
+    for (const Case& k : cases) {
+        CAPTURE(k.order);
+        CAPTURE(k.length);
+        CAPTURE(k.normalized);
+        HyenaOperatorConfig c;
+        c.d_model = k.d_model;
+        c.l_max = k.l_max;
+        c.order = k.order;
+        c.emb_dim = k.emb_dim;
+        c.num_inner_mlps = k.inner;
+        c.filter_order = 16;
+        c.modulate = k.modulate;
+        c.normalized = k.normalized;
+        c.filter_layout = k.layout;
+        c.shift = k.modulate ? 0.05 : 0.0;
+        const auto weights = model::hyena_operator_random_weights(c, 7 + k.order);
+        model::HyenaOperatorGpu gpu(ctx, c, weights);
+        const auto x = test::random_floats(size_t(k.batch) * k.length * k.d_model, 9);
+        const auto expected =
+            ref::hyena_operator_forward(c, to_reference(weights), test::to_double(x), k.batch, k.length);
+        CHECK(ref::relative_error(gpu.forward(x, k.batch, k.length, true), expected) <= kModelBound);
+    }
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("hyena_operator: inputs longer than l_max and unsupported safari options are refused by name") {
+    auto& ctx = test::context();
+    TempPath file("op.safetensors");
+    write_random_model(file.str(), R"({"arch": "hyena_operator", "d_model": 8, "l_max": 10, "filter_order": 4})", 1);
+    Model model = Model::load(ctx, file.str());
+    std::vector<float> x(11 * 8, 0.1f);
+    CHECK_THROWS_WITH_AS(model.forward(x, 1, 11), doctest::Contains("longer than the model's l_max = 10"), Error);
+    CHECK_THROWS_WITH_AS(Model::load(ctx, file.str(), LoadOptions{R"({"num_heads": 4})", true}),
+                         doctest::Contains("'num_heads' = 4 is not supported"), Error);
+    CHECK_THROWS_WITH_AS(Model::load(ctx, file.str(), LoadOptions{R"({"order": 1})", true}),
+                         doctest::Contains("order must be >= 2"), Error);
     CHECK_NO_VALIDATION_MESSAGES();
 }
 

@@ -135,6 +135,23 @@ TEST_CASE("layer_norm and rms_norm: in place and on column slices") {
     CHECK_NO_VALIDATION_MESSAGES();
 }
 
+TEST_CASE("l1_normalize_rows: ragged widths, many rows, in place") {
+    auto& ctx = test::context().impl();
+    for (const Shape s : kShapes) {
+        CAPTURE(s.rows);
+        CAPTURE(s.cols);
+        const auto x = test::random_floats(size_t(s.rows) * s.cols, 77, -3.0f, 1.0f);
+        GuardedTensor gx(ctx, x), out(ctx, x.size());
+        test::run_once(ctx, [&](gpu::Recorder& r) { ops::l1_normalize_rows(r, out.view(s.rows, s.cols), gx.view(s.rows, s.cols)); });
+        const auto expected = ref::l1_normalize_rows(test::to_double(x), s.rows, s.cols);
+        CHECK(ref::relative_error(out.read(), expected) <= kBound);
+        CHECK(out.canaries_intact());
+        test::run_once(ctx, [&](gpu::Recorder& r) { ops::l1_normalize_rows(r, gx.view(s.rows, s.cols), gx.view(s.rows, s.cols)); });
+        CHECK(ref::relative_error(gx.read(), expected) <= kBound);
+    }
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
 TEST_CASE("layer_norm and rms_norm: mismatched shapes are refused") {
     auto& ctx = test::context().impl();
     GuardedTensor x(ctx, 4 * 6), g(ctx, 6), out(ctx, 4 * 6);

@@ -38,7 +38,10 @@ public:
     uint64_t parameter_count() const;
     uint32_t input_features() const;   // the last axis of an input (embed_dim)
     uint32_t output_features() const;  // the last axis of an output (hidden_size)
-    uint32_t default_length() const;   // window_size
+    uint32_t default_length() const;   // window_size, or l_max
+    // The shape forward() returns: [batch, output_features] for the last step, or [batch, length,
+    // output_features] with full_sequence or for architectures that always return the sequence (hyena_operator).
+    std::vector<uint64_t> output_shape(uint32_t batch, uint32_t length, bool full_sequence = false) const;
 
     // `input` is [batch, length, input_features] row-major; returns [batch, output_features] (the last time
     // step) or, with full_sequence, [batch, length, output_features]. The first call for a (batch, length)
@@ -57,7 +60,8 @@ private:
 };
 
 // Writes a model file with random weights initialised the way the architecture's home framework does (Axon's
-// defaults for striped_hyena). config_json must name every required option (embed_dim for striped_hyena).
+// defaults for striped_hyena, safari's reference for hyena_operator). config_json must name every required
+// option (embed_dim for striped_hyena; d_model and l_max for hyena_operator).
 HYENAVK_API void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed);
 
 }  // namespace hyenavk

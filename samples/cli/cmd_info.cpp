@@ -32,8 +32,9 @@ Action add_info_command(CLI::App& app) {
         for (auto it = config.begin(); it != config.end(); ++it)
             if (it.key() != "arch") std::printf("  %-18s %s\n", it.key().c_str(), it.value().dump().c_str());
         std::printf("parameters  %llu\n", static_cast<unsigned long long>(model.parameter_count()));
-        std::printf("input       [%u, %u, %u] -> output [%u, %u]\n", o->batch, length, model.input_features(), o->batch,
-                    model.output_features());
+        std::string shape;
+        for (uint64_t d : model.output_shape(o->batch, length)) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+        std::printf("input       [%u, %u, %u] -> output [%s]\n", o->batch, length, model.input_features(), shape.c_str());
         const double mib = double(model.device_memory_bytes(o->batch, length)) / (1 << 20);
         std::printf("device      %s\n", ctx.device().name.c_str());
         std::printf("memory      %.1f MiB for B = %u, L = %u (weights, filters, activations, FFT workspace)\n", mib,

@@ -20,7 +20,9 @@ Action add_init_command(CLI::App& app) {
     };
     auto o = std::make_shared<Options>();
     cmd->add_option("--out", o->out, "model file to write")->required();
-    cmd->add_option("--arch", o->arch, "architecture")->check(CLI::IsMember({"striped_hyena"}))->capture_default_str();
+    cmd->add_option("--arch", o->arch, "architecture")
+        ->check(CLI::IsMember({"striped_hyena", "hyena_operator"}))
+        ->capture_default_str();
     cmd->add_option("--config", o->config, "JSON file with options (flags below override it)")->check(CLI::ExistingFile);
     cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
     const std::pair<const char*, const char*> options[] = {
@@ -33,6 +35,19 @@ Action add_init_command(CLI::App& app) {
         {"dropout", "kept for compatibility, unused at inference (0.1)"},
         {"window_size", "expected sequence length (60)"},
         {"seq_len", "taps of each implicit filter (window_size)"},
+        {"d_model", "hyena_operator: width D (required)"},
+        {"l_max", "hyena_operator: longest sequence (required)"},
+        {"filter_order", "hyena_operator: width of the implicit filter MLP (64)"},
+        {"emb_dim", "hyena_operator: positional features, odd >= 3 (3)"},
+        {"num_inner_mlps", "hyena_operator: inner layers of the filter MLP (2)"},
+        {"w", "hyena_operator: sine frequency at initialisation (1)"},
+        {"modulate", "hyena_operator: exponential decay window, true or false (true)"},
+        {"fast_decay_pct", "hyena_operator: decay initialisation (0.3)"},
+        {"slow_decay_pct", "hyena_operator: decay initialisation (1.5)"},
+        {"target", "hyena_operator: decay initialisation (0.01)"},
+        {"shift", "hyena_operator: added to the decay window (0)"},
+        {"normalized", "hyena_operator: L1-normalise the filter per step, true or false (false)"},
+        {"filter_layout", "hyena_operator: blocked or interleaved (blocked)"},
     };
     for (const auto& [key, help] : options) {
         std::string flag = std::string("--") + key;
@@ -46,10 +61,9 @@ Action add_init_command(CLI::App& app) {
         if (!o->config.empty()) config = nlohmann::json::parse(read_text_file(o->config));
         config["arch"] = o->arch;
         for (const auto& [key, text] : o->values) {
+            // Numbers and true/false as JSON; anything else (a layout name) as a string.
             nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
-            if (value.is_discarded() || !value.is_number())
-                throw Error(ErrorCode::InvalidArgument, "--" + key + " takes a number, got '" + text + "'");
-            config[key] = value;
+            config[key] = value.is_discarded() || value.is_string() ? nlohmann::json(text) : value;
         }
         write_random_model(o->out, config.dump(), o->seed);
         std::printf("wrote %s\n", o->out.c_str());

@@ -21,7 +21,7 @@ Action add_run_command(CLI::App& app) {
         ->required()
         ->check(CLI::ExistingFile);
     cmd->add_option("--output", o->output, "output array (f32), written only when the run succeeds")->required();
-    cmd->add_flag("--full-sequence", o->full_sequence, "output every time step [B, L, H] instead of the last [B, H]");
+    cmd->add_flag("--full-sequence", o->full_sequence, "output every time step [B, L, H] instead of the last [B, H] (hyena_operator always does)");
     add_device_options(*cmd, o->device);
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
@@ -44,10 +44,8 @@ Action add_run_command(CLI::App& app) {
             throw Error(ErrorCode::InvalidArgument, o->input + ": B and L must be >= 1 (got B = " +
                                                         std::to_string(batch) + ", L = " + std::to_string(length) + ")");
         const auto out = model.forward(input.f32, uint32_t(batch), uint32_t(length), o->full_sequence);
-        std::vector<uint64_t> shape;
-        if (batched) shape.push_back(batch);
-        if (o->full_sequence) shape.push_back(length);
-        shape.push_back(model.output_features());
+        std::vector<uint64_t> shape = model.output_shape(uint32_t(batch), uint32_t(length), o->full_sequence);
+        if (!batched) shape.erase(shape.begin());  // an [L, C] input gives an output without the batch axis
         write_npy(o->output, shape, out);
         return 0;
     };

@@ -6,6 +6,7 @@
 #include "io/json.hpp"
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
+#include "ref/hyena_operator.hpp"
 #include "ref/reference.hpp"
 #include "ref/striped_hyena.hpp"
 
@@ -24,7 +25,7 @@ double elapsed_ms(std::chrono::steady_clock::time_point start) {
 ModelCheck check_model(Context& context, const std::string& path, const LoadOptions& options, uint32_t batch,
                        uint32_t length, uint64_t seed) {
     Model model = Model::load(context, path, options);
-    const StripedHyenaConfig config = model::striped_hyena_from_json(nlohmann::json::parse(model.config_json()));
+    const nlohmann::json config = nlohmann::json::parse(model.config_json());
     ModelCheck check;
     check.batch = batch;
     check.length = length ? length : model.default_length();
@@ -47,8 +48,11 @@ ModelCheck check_model(Context& context, const std::string& path, const LoadOpti
         weights[name] = ref::Tensor{file.info(name).shape, std::vector<double>(values.begin(), values.end())};
     }
     start = std::chrono::steady_clock::now();
-    const auto expected = ref::striped_hyena_forward(config, weights, std::vector<double>(input.begin(), input.end()),
-                                                     check.batch, check.length);
+    const std::vector<double> x(input.begin(), input.end());
+    const auto expected =
+        model.arch() == "hyena_operator"
+            ? ref::hyena_operator_forward(model::hyena_operator_from_json(config), weights, x, check.batch, check.length)
+            : ref::striped_hyena_forward(model::striped_hyena_from_json(config), weights, x, check.batch, check.length);
     check.reference_ms = elapsed_ms(start);
     check.max_error = ref::relative_error(out, expected);
     return check;

@@ -18,7 +18,7 @@ constexpr VkAccessFlags kWorkAccess = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHAD
 
 Plan& Plan::operator=(Plan&& other) noexcept {
     if (this != &other) {
-        this->~Plan();
+        release();
         device_ = other.device_;
         cmd_ = other.cmd_;
         descriptor_pools_ = std::move(other.descriptor_pools_);
@@ -31,19 +31,18 @@ Plan& Plan::operator=(Plan&& other) noexcept {
     return *this;
 }
 
-Plan::~Plan() {
+Plan::~Plan() { release(); }
+
+void Plan::release() {
     if (!device_) return;
     const VolkDeviceTable& vk = device_->vk();
-    if (device_->lost()) {
-        // The work may still be running (a timed-out wait): leave its objects to the device's destruction.
-        device_ = nullptr;
-        return;
-    }
-    if (cmd_ != VK_NULL_HANDLE) {
+    // After a timed-out wait the work may still be running: its objects are left to the device's destruction.
+    if (!device_->lost() && cmd_ != VK_NULL_HANDLE) {
         std::lock_guard<std::mutex> lock(device_->pool_mutex());
         vk.vkFreeCommandBuffers(device_->handle(), device_->command_pool(), 1, &cmd_);
     }
-    for (VkDescriptorPool pool : descriptor_pools_) vk.vkDestroyDescriptorPool(device_->handle(), pool, nullptr);
+    if (!device_->lost())
+        for (VkDescriptorPool pool : descriptor_pools_) vk.vkDestroyDescriptorPool(device_->handle(), pool, nullptr);
     device_ = nullptr;
     cmd_ = VK_NULL_HANDLE;
     descriptor_pools_.clear();

@@ -43,6 +43,7 @@ public:
 
 private:
     friend class Recorder;
+    void release();  // frees the command buffer and descriptor pools; leaves an empty plan
     Device* device_ = nullptr;
     VkCommandBuffer cmd_ = VK_NULL_HANDLE;
     std::vector<VkDescriptorPool> descriptor_pools_;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hyenavk/hyena_operator.hpp"
 #include "hyenavk/striped_hyena.hpp"
 
 namespace hyenavk::model {
@@ -18,5 +19,8 @@ std::string config_arch(const nlohmann::json& config);
 
 StripedHyenaConfig striped_hyena_from_json(const nlohmann::json& config);
 nlohmann::json to_json(const StripedHyenaConfig& config);
+
+HyenaOperatorConfig hyena_operator_from_json(const nlohmann::json& config);
+nlohmann::json to_json(const HyenaOperatorConfig& config);
 
 }  // namespace hyenavk::model

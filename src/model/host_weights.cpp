@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "io/safetensors.hpp"
 
@@ -60,6 +61,12 @@ HostWeights HostWeights::random(const std::vector<TensorSpec>& specs, uint64_t s
         }
         w.tensors_.emplace(spec.name, std::move(t));
     }
+    return w;
+}
+
+HostWeights HostWeights::from_tensors(std::map<std::string, HostTensor> tensors) {
+    HostWeights w;
+    w.tensors_ = std::move(tensors);
     return w;
 }
 

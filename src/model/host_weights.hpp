@@ -28,6 +28,8 @@ public:
                                  bool check_finite);
     // Axon's initialisation (glorot_uniform for kernels and LayerNorm gamma, zeros for biases and beta).
     static HostWeights random(const std::vector<TensorSpec>& specs, uint64_t seed);
+    // Takes the tensors as they are, for architectures that build their own initial weights.
+    static HostWeights from_tensors(std::map<std::string, HostTensor> tensors);
 
     const HostTensor& at(const std::string& name) const;
     const std::map<std::string, HostTensor>& all() const { return tensors_; }

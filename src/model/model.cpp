@@ -6,6 +6,8 @@
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
 #include "model/host_weights.hpp"
+#include "model/hyena_operator_gpu.hpp"
+#include "model/hyena_operator_tensors.hpp"
 #include "model/striped_hyena_gpu.hpp"
 #include "model/striped_hyena_tensors.hpp"
 
@@ -15,9 +17,8 @@ namespace detail {
 class ModelImpl {
 public:
     std::string arch;
-    StripedHyenaConfig config;
     bool check_finite = true;
-    std::unique_ptr<model::StripedHyenaGpu> gpu;
+    std::unique_ptr<model::Architecture> net;
 };
 
 }  // namespace detail
@@ -58,39 +59,58 @@ Model Model::load(Context& context, const std::string& path, const LoadOptions& 
                     path + " has no config in its metadata; give one with --config (LoadOptions::config_json)");
     auto impl = std::make_unique<detail::ModelImpl>();
     impl->arch = model::config_arch(config);
-    impl->config = model::striped_hyena_from_json(config);
     impl->check_finite = options.check_finite;
-    const auto weights = model::HostWeights::from_file(file, model::striped_hyena_tensors(impl->config),
-                                                       options.check_finite);
-    impl->gpu = std::make_unique<model::StripedHyenaGpu>(context.impl(), impl->config, weights);
+    if (impl->arch == "hyena_operator") {
+        const HyenaOperatorConfig c = model::hyena_operator_from_json(config);
+        const auto weights = model::HostWeights::from_file(file, model::hyena_operator_tensors(c), options.check_finite);
+        impl->net = std::make_unique<model::HyenaOperatorGpu>(context.impl(), c, weights);
+    } else {
+        const StripedHyenaConfig c = model::striped_hyena_from_json(config);
+        const auto weights = model::HostWeights::from_file(file, model::striped_hyena_tensors(c), options.check_finite);
+        impl->net = std::make_unique<model::StripedHyenaGpu>(context.impl(), c, weights);
+    }
     return Model(std::move(impl));
 }
 
 const std::string& Model::arch() const { return impl_->arch; }
-std::string Model::config_json() const { return model::to_json(impl_->config).dump(); }
-uint64_t Model::parameter_count() const { return impl_->config.parameter_count(); }
-uint32_t Model::input_features() const { return impl_->config.embed_dim; }
-uint32_t Model::output_features() const { return impl_->config.output_size(); }
-uint32_t Model::default_length() const { return impl_->config.window_size; }
+std::string Model::config_json() const { return impl_->net->config_json().dump(); }
+uint64_t Model::parameter_count() const { return impl_->net->parameter_count(); }
+uint32_t Model::input_features() const { return impl_->net->input_features(); }
+uint32_t Model::output_features() const { return impl_->net->output_features(); }
+uint32_t Model::default_length() const { return impl_->net->default_length(); }
+
+std::vector<uint64_t> Model::output_shape(uint32_t batch, uint32_t length, bool full_sequence) const {
+    if (full_sequence || !impl_->net->has_last_step_output()) return {batch, length, output_features()};
+    return {batch, output_features()};
+}
 
 std::vector<float> Model::forward(std::span<const float> input, uint32_t batch, uint32_t length, bool full_sequence) {
-    impl_->gpu->validate_input(input, batch, length);
-    if (impl_->check_finite) check_finite_input(input, length, impl_->config.embed_dim);
-    return impl_->gpu->forward(input, batch, length, full_sequence);
+    impl_->net->validate_input(input, batch, length);
+    if (impl_->check_finite) check_finite_input(input, length, input_features());
+    return impl_->net->forward(input, batch, length, full_sequence);
 }
 
 uint64_t Model::device_memory_bytes(uint32_t batch, uint32_t length, bool full_sequence) const {
-    return impl_->gpu->weight_bytes() + model::StripedHyenaGpu::forward_bytes(impl_->config, batch, length, full_sequence);
+    return impl_->net->device_bytes(batch, length, full_sequence);
 }
 
 void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed) {
     const nlohmann::json config = io::parse_json_object(config_json, "config");
-    model::config_arch(config);
-    const StripedHyenaConfig c = model::striped_hyena_from_json(config);
-    const auto weights = model::HostWeights::random(model::striped_hyena_tensors(c), seed);
+    const std::string arch = model::config_arch(config);
+    model::HostWeights weights;
+    nlohmann::json effective;
+    if (arch == "hyena_operator") {
+        const HyenaOperatorConfig c = model::hyena_operator_from_json(config);
+        weights = model::hyena_operator_random_weights(c, seed);
+        effective = model::to_json(c);
+    } else {
+        const StripedHyenaConfig c = model::striped_hyena_from_json(config);
+        weights = model::HostWeights::random(model::striped_hyena_tensors(c), seed);
+        effective = model::to_json(c);
+    }
     std::vector<io::TensorToWrite> tensors;
     for (const auto& [name, t] : weights.all()) tensors.push_back({name, t.shape, t.data});
-    io::write_safetensors(path, tensors, {{"config", model::to_json(c).dump()}});
+    io::write_safetensors(path, tensors, {{"config", effective.dump()}});
 }
 
 }  // namespace hyenavk

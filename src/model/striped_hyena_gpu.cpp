@@ -3,6 +3,7 @@
 #include <string>
 
 #include "fft/long_conv.hpp"
+#include "model/config.hpp"
 #include "ops/conv.hpp"
 #include "ops/dense.hpp"
 #include "ops/elementwise.hpp"
@@ -52,6 +53,8 @@ StripedHyenaGpu::StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaCon
 }
 
 StripedHyenaGpu::~StripedHyenaGpu() = default;
+
+nlohmann::json StripedHyenaGpu::config_json() const { return to_json(config_); }
 
 View StripedHyenaGpu::weight(const std::string& name, uint32_t rows, uint32_t cols) const {
     auto it = weights_.find(name);

@@ -13,22 +13,31 @@
 
 #include "core/context_impl.hpp"
 #include "hyenavk/striped_hyena.hpp"
+#include "model/architecture.hpp"
 #include "model/host_weights.hpp"
 #include "ops/view.hpp"
 
 namespace hyenavk::model {
 
-class StripedHyenaGpu {
+class StripedHyenaGpu final : public Architecture {
 public:
     StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaConfig& config, const HostWeights& weights);
-    ~StripedHyenaGpu();
+    ~StripedHyenaGpu() override;
+
+    nlohmann::json config_json() const override;
+    uint64_t parameter_count() const override { return config_.parameter_count(); }
+    uint32_t input_features() const override { return config_.embed_dim; }
+    uint32_t output_features() const override { return config_.output_size(); }
+    uint32_t default_length() const override { return config_.window_size; }
+    bool has_last_step_output() const override { return true; }
 
     // input is [batch, length, embed_dim]; returns [batch, hidden] (the last step) or [batch, length, hidden].
-    std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length, bool full_sequence);
-    // Throws InvalidArgument unless batch, length >= 1 and input holds batch * length * embed_dim values.
-    void validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const;
-
-    uint64_t weight_bytes() const { return weight_bytes_; }
+    std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
+                               bool full_sequence) override;
+    void validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const override;
+    uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const override {
+        return weight_bytes_ + forward_bytes(config_, batch, length, full_sequence);
+    }
     // Device memory a forward of this shape needs beyond the weights (activations, FFT workspace, spectra).
     static uint64_t forward_bytes(const StripedHyenaConfig& config, uint32_t batch, uint32_t length, bool full_sequence);
 

@@ -1,5 +1,6 @@
 #include "ops/dense.hpp"
 
+#include "gpu/device.hpp"
 #include "ops/checks.hpp"
 #include "ops/elementwise.hpp"
 
@@ -13,13 +14,46 @@ struct Push {
 };
 static_assert(sizeof(Push) == 64);
 
+// Plain kernel (shaders/dense.comp).
 constexpr uint32_t kBlock = 4;           // each invocation computes a kBlock x kBlock output block
 constexpr uint32_t kWorkgroupSize = 64;   // local_size_x in the shader
 
+// Subgroup kernel (shaders/dense_sg.comp), one build per subgroup size (LANES, see src/CMakeLists.txt). A
+// workgroup computes a kTileRows x (lanes * 4 * kColumnGroups) tile: TM and CG in the shader.
+constexpr uint32_t kTileRows = 32;
+constexpr uint32_t kColumnGroups = 2;
+
+const char* subgroup_shader(uint32_t lanes) {
+    switch (lanes) {
+        case 4: return "dense_sg_l4";
+        case 8: return "dense_sg_l8";
+        case 16: return "dense_sg_l16";
+        default: return nullptr;
+    }
+}
+
+// Where a view's rows start at multiples of 4 floats and its columns are contiguous, 4 consecutive columns
+// are one vec4.
+bool vec4_rows(const View& v) {
+    return v.col_stride == 1 && v.offset % 4 == 0 && (v.rows <= 1 || v.row_stride % 4 == 0);
+}
+
 }  // namespace
 
+bool dense_subgroup_supported(const DeviceInfo& device) {
+    const DeviceCaps& caps = device.caps;
+    // The tiling pays off where loads are loops over SIMD lanes; on a GPU its 8-invocation workgroups and
+    // hundreds of accumulators per invocation would be slow.
+    return device.type == DeviceType::Cpu && caps.subgroup_basic && caps.subgroup_shuffle &&
+           subgroup_shader(caps.subgroup_size) != nullptr;
+}
+
+DenseKernel dense_kernel_for(const DeviceInfo& device) {
+    return dense_subgroup_supported(device) ? DenseKernel::Subgroup : DenseKernel::Plain;
+}
+
 void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, WeightLayout layout,
-           const View* bias) {
+           const View* bias, DenseKernel kernel) {
     const std::string op = "dense";
     const uint32_t M = a.rows, K = a.cols, N = out.cols;
     if (K == 0) checks::fail(op, "the input has no columns");
@@ -30,14 +64,37 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     else
         checks::dense_shape(w, N, K, op, "w ([out, in])");
     if (bias) checks::dense_shape(*bias, 1, N, op, "bias");
+    const DeviceInfo& device = rec.device().info();
+    if (kernel == DenseKernel::Auto) kernel = dense_kernel_for(device);
+    if (kernel == DenseKernel::Subgroup && !dense_subgroup_supported(device))
+        throw Error(ErrorCode::Unsupported,
+                    "dense: the subgroup kernel needs a CPU device with subgroup shuffles and a subgroup size of "
+                    "4, 8 or 16");
     if (M == 0 || N == 0) return;
+
+    const View& b = bias ? *bias : w;  // the shaders declare every binding
+    const Push p{M, N, K, bias ? 1u : 0u, push_view(out), push_view(a), w.offset, b.offset, {0, 0}};
+    using gpu::Access;
+    const uint32_t out_in = layout == WeightLayout::OutIn ? 1u : 0u;
+    if (kernel == DenseKernel::Subgroup) {
+        const uint32_t lanes = device.caps.subgroup_size;
+        const uint32_t tile_cols = lanes * 4 * kColumnGroups;
+        const uint64_t tiles = uint64_t((M + kTileRows - 1) / kTileRows) * ((N + tile_cols - 1) / tile_cols);
+        checks::countable(tiles, op);
+        // Loads and stores of 4 consecutive floats as one vec4 where the views allow; a weight row (length N
+        // for [in, out], K for [out, in]) must start at a multiple of 4.
+        const bool w_vec4 = w.offset % 4 == 0 && (layout == WeightLayout::InOut ? N : K) % 4 == 0;
+        const uint32_t spec[] = {out_in, vec4_rows(a) ? 1u : 0u, w_vec4 ? 1u : 0u,
+                                 vec4_rows(out) && N % 4 == 0 ? 1u : 0u};
+        rec.dispatch(subgroup_shader(lanes), spec,
+                     {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read},
+                      {b.slice, Access::Read}},
+                     p, grid_1d(rec.caps(), tiles, 1));
+        return;
+    }
     const uint64_t blocks = uint64_t((M + kBlock - 1) / kBlock) * ((N + kBlock - 1) / kBlock);
     checks::countable(blocks, op);
-
-    const View& b = bias ? *bias : w;  // the shader declares every binding
-    const Push p{M, N, K, bias ? 1u : 0u, push_view(out), push_view(a), w.offset, b.offset, {0, 0}};
-    const uint32_t spec[] = {layout == WeightLayout::OutIn ? 1u : 0u};
-    using gpu::Access;
+    const uint32_t spec[] = {out_in};
     rec.dispatch("dense", spec,
                  {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
                  p, grid_1d(rec.caps(), blocks, kWorkgroupSize));

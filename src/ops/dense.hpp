@@ -1,4 +1,12 @@
-// Dense layer (shaders/dense.comp): out[M, N] = a[M, K] @ W + bias.
+// Dense layer: out[M, N] = a[M, K] @ W + bias.
+//
+// Two kernels compute it. shaders/dense.comp (Plain) runs on any Vulkan 1.1 device. shaders/dense_sg.comp
+// (Subgroup) is for CPU drivers such as lavapipe, which run a workgroup as SIMD lanes and turn every
+// storage-buffer load into a loop over the lanes: a workgroup of one subgroup owns a 32 x (8 * lanes) tile of
+// the output and passes each loaded value of `a` to all lanes with subgroupShuffle, so that few values are
+// loaded per multiply-add (8 to 10 times the throughput of Plain on lavapipe). Auto picks Subgroup on a CPU
+// device that reports subgroup shuffles and a subgroup size it is built for (4, 8 or 16), Plain elsewhere,
+// including wherever CapsClamp::disable_subgroup_ops is set.
 #pragma once
 
 #include "gpu/recorder.hpp"
@@ -11,10 +19,22 @@ enum class WeightLayout {
     OutIn,  // W is [N, K]: w[n * K + k] (PyTorch Linear.weight)
 };
 
+enum class DenseKernel {
+    Auto,      // Subgroup where dense_subgroup_supported(), else Plain
+    Plain,     // any device
+    Subgroup,  // a CPU device with subgroup shuffles and a subgroup size of 4, 8 or 16
+};
+
+// Whether the Subgroup kernel can run on `device` (its type and its possibly clamped capabilities).
+bool dense_subgroup_supported(const DeviceInfo& device);
+// The kernel that DenseKernel::Auto records on `device`.
+DenseKernel dense_kernel_for(const DeviceInfo& device);
+
 // `a` [M, K] and `out` [M, N] are any views (column slices of wider tensors included); `w` is a contiguous
 // view shaped as `layout` says and `bias` a contiguous [1, N] view or nullptr. K must be at least 1.
 // `out` must not overlap `a`, `w` or `bias`: other invocations are still reading them.
+// Forcing DenseKernel::Subgroup where the device does not support it throws Unsupported.
 void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, WeightLayout layout,
-           const View* bias = nullptr);
+           const View* bias = nullptr, DenseKernel kernel = DenseKernel::Auto);
 
 }  // namespace hyenavk::ops

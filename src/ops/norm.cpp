@@ -6,7 +6,7 @@
 namespace hyenavk::ops {
 namespace {
 
-enum Mode : uint32_t { kLayerNorm = 0, kRmsNorm = 1 };
+enum Mode : uint32_t { kLayerNorm = 0, kRmsNorm = 1, kL1 = 2 };
 
 struct Push {
     uint32_t rows, cols;
@@ -19,11 +19,13 @@ static_assert(sizeof(Push) == 56);
 
 void run(gpu::Recorder& rec, Mode mode, const View& out, const View& x, const View& gamma, const View& beta,
          float eps) {
-    const std::string op = mode == kLayerNorm ? "layer_norm" : "rms_norm";
+    const std::string op = mode == kLayerNorm ? "layer_norm" : mode == kRmsNorm ? "rms_norm" : "l1_normalize_rows";
     checks::has_shape(out, x.rows, x.cols, op, "out");
     checks::fits(x, op, "x");
-    checks::dense_shape(gamma, 1, x.cols, op, mode == kLayerNorm ? "gamma" : "scale");
-    checks::dense_shape(beta, 1, x.cols, op, "beta");
+    if (mode != kL1) {
+        checks::dense_shape(gamma, 1, x.cols, op, mode == kLayerNorm ? "gamma" : "scale");
+        checks::dense_shape(beta, 1, x.cols, op, "beta");
+    }
     if (!(eps > 0.0f)) checks::fail(op, "eps must be positive");
     if (x.rows == 0 || x.cols == 0) return;
 
@@ -44,6 +46,10 @@ void layer_norm(gpu::Recorder& rec, const View& out, const View& x, const View& 
 
 void rms_norm(gpu::Recorder& rec, const View& out, const View& x, const View& scale, float eps) {
     run(rec, kRmsNorm, out, x, scale, scale, eps);  // beta's binding must be filled; the shader ignores it
+}
+
+void l1_normalize_rows(gpu::Recorder& rec, const View& out, const View& x) {
+    run(rec, kL1, out, x, x, x, 1.0f);  // gamma and beta bindings must be filled; the shader ignores them
 }
 
 }  // namespace hyenavk::ops

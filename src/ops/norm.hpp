@@ -15,4 +15,7 @@ void layer_norm(gpu::Recorder& rec, const View& out, const View& x, const View& 
 // out = x / sqrt(mean(x^2) + eps) * scale; scale is a contiguous [1, C] view. `out` may be `x` itself.
 void rms_norm(gpu::Recorder& rec, const View& out, const View& x, const View& scale, float eps = 1e-5f);
 
+// out[r, :] = x[r, :] / sum_c |x[r, c]|: safari's normalized implicit filters. out may be x.
+void l1_normalize_rows(gpu::Recorder& rec, const View& out, const View& x);
+
 }  // namespace hyenavk::ops

@@ -431,4 +431,15 @@ double relative_error(std::span<const float> out, std::span<const double> ref) {
     return relative_error(std::span<const double>(widened), ref);
 }
 
+std::vector<double> l1_normalize_rows(std::span<const double> x, std::size_t rows, std::size_t channels) {
+    if (x.size() != rows * channels) throw std::invalid_argument("l1_normalize_rows: x must be [rows, channels]");
+    std::vector<double> y(x.begin(), x.end());
+    for (std::size_t r = 0; r < rows; ++r) {
+        double sum = 0;
+        for (std::size_t c = 0; c < channels; ++c) sum += std::abs(x[r * channels + c]);
+        for (std::size_t c = 0; c < channels; ++c) y[r * channels + c] /= sum;
+    }
+    return y;
+}
+
 }  // namespace hyenavk::ref

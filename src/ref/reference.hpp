@@ -49,6 +49,9 @@ std::vector<double> rms_norm(std::span<const double> x, std::size_t rows,
                              std::size_t channels, std::span<const double> scale,
                              double eps = 1e-5);
 
+// Per row: y = x / sum_c |x[r, c]| (safari's normalized filters; no eps).
+std::vector<double> l1_normalize_rows(std::span<const double> x, std::size_t rows, std::size_t channels);
+
 // Element-wise; a and b must have the same size.
 std::vector<double> add(std::span<const double> a, std::span<const double> b);
 std::vector<double> mul(std::span<const double> a, std::span<const double> b);

@@ -15,15 +15,6 @@ namespace {
 
 using Shape = std::vector<uint64_t>;
 
-std::string shape_string(const Shape& shape) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i) s += ", ";
-        s += std::to_string(shape[i]);
-    }
-    return s + "]";
-}
-
 [[noreturn]] void fail(const std::string& what) {
     throw std::invalid_argument("hyenavk::ref::striped_hyena: " + what);
 }
@@ -39,17 +30,7 @@ void check_config(const StripedHyenaConfig& cfg) {
 
 // The tensor `name` with exactly `shape`; anything else throws naming both.
 std::span<const double> get(const Weights& weights, const std::string& name, const Shape& shape) {
-    const auto it = weights.find(name);
-    if (it == weights.end()) fail("missing tensor " + name + ", expected shape " + shape_string(shape));
-    const Tensor& t = it->second;
-    uint64_t count = 1;
-    for (uint64_t d : shape) count *= d;
-    if (t.shape != shape)
-        fail("tensor " + name + " has shape " + shape_string(t.shape) + ", expected " + shape_string(shape));
-    if (t.data.size() != count)
-        fail("tensor " + name + " holds " + std::to_string(t.data.size()) + " values, expected " +
-             std::to_string(count) + " for shape " + shape_string(shape));
-    return t.data;
+    return tensor(weights, name, shape, "hyenavk::ref::striped_hyena");
 }
 
 std::string block_prefix(uint32_t i) {

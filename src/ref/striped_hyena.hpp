@@ -9,18 +9,12 @@
 #include <vector>
 
 #include "hyenavk/striped_hyena.hpp"
+#include "ref/weights.hpp"
 
 namespace hyenavk::ref {
 
-// A named parameter: row-major values with their shape.
-struct Tensor {
-    std::vector<uint64_t> shape;
-    std::vector<double> data;
-};
-
-// Parameters keyed by their safetensors names ("hyena_block_1_proj.kernel", ...). Dense kernels are stored
-// [in, out] (Axon), depthwise conv kernels [K, 1, C].
-using Weights = std::map<std::string, Tensor>;
+// Weights (ref/weights.hpp) are keyed by SPEC's names; dense kernels are stored [in, out] (Axon), depthwise conv
+// kernels [K, 1, C].
 
 // The implicit filter h_k of Hyena block `block` (1-based, odd), k in 0..N-1: [Ls, H] with Ls = cfg.taps(),
 // evaluated at pos[s] = s / max(Ls - 1, 1).

@@ -22,6 +22,7 @@
 #include "ref/striped_hyena.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
+#include "support/reference_helpers.hpp"
 
 using namespace hyenavk;
 
@@ -39,12 +40,6 @@ struct TempPath {
     ~TempPath() { std::filesystem::remove(path); }
     std::string str() const { return path.string(); }
 };
-
-ref::Weights to_reference(const model::HostWeights& w) {
-    ref::Weights out;
-    for (const auto& [name, t] : w.all()) out[name] = ref::Tensor{t.shape, std::vector<double>(t.data.begin(), t.data.end())};
-    return out;
-}
 
 // Random weights scaled up from Axon's init so that every block contributes visibly to the output.
 model::HostWeights test_weights(const StripedHyenaConfig& c, uint64_t seed) {
@@ -123,7 +118,7 @@ TEST_CASE("GPU forward equals the double-precision reference over configs") {
         model::StripedHyenaGpu gpu(ctx, c, weights);
         const auto x = test::random_floats(size_t(k.batch) * k.length * k.embed, 7);
         const auto expected =
-            ref::striped_hyena_forward(c, to_reference(weights), test::to_double(x), k.batch, k.length);
+            ref::striped_hyena_forward(c, test::to_reference(weights), test::to_double(x), k.batch, k.length);
         CHECK(ref::relative_error(gpu.forward(x, k.batch, k.length, true), expected) <= kModelBound);
         // The last step alone, from the plan that skips the final norm on the other steps.
         std::vector<double> last;
@@ -280,7 +275,7 @@ TEST_CASE("hyena_operator on the GPU equals the double-precision reference over 
         model::HyenaOperatorGpu gpu(ctx, c, weights);
         const auto x = test::random_floats(size_t(k.batch) * k.length * k.d_model, 9);
         const auto expected =
-            ref::hyena_operator_forward(c, to_reference(weights), test::to_double(x), k.batch, k.length);
+            ref::hyena_operator_forward(c, test::to_reference(weights), test::to_double(x), k.batch, k.length);
         CHECK(ref::relative_error(gpu.forward(x, k.batch, k.length, true), expected) <= kModelBound);
     }
     CHECK_NO_VALIDATION_MESSAGES();

@@ -20,7 +20,9 @@
 #include "io/npy_header.hpp"
 #include "io/safetensors.hpp"
 #include "model/hyena_operator_tensors.hpp"
+#include "model/config.hpp"
 #include "ref/hyena_operator.hpp"
+#include "support/reference_helpers.hpp"
 #include "ref/reference.hpp"
 
 namespace ref = hyenavk::ref;
@@ -33,34 +35,6 @@ TEST_SUITE_BEGIN("reference");
 namespace {
 
 const std::string kGolden = std::string(HYENAVK_TEST_DATA_DIR) + "/safari-golden/";
-
-// The options of a `hyena_operator` config JSON; absent keys keep safari's defaults.
-HyenaOperatorConfig config_from_json(const nlohmann::json& j) {
-    REQUIRE(j.at("arch") == "hyena_operator");
-    HyenaOperatorConfig cfg;
-    const auto u32 = [&](const char* key, uint32_t& field) {
-        if (j.contains(key)) field = j.at(key).get<uint32_t>();
-    };
-    const auto f64 = [&](const char* key, double& field) {
-        if (j.contains(key)) field = j.at(key).get<double>();
-    };
-    u32("d_model", cfg.d_model);
-    u32("l_max", cfg.l_max);
-    u32("order", cfg.order);
-    u32("filter_order", cfg.filter_order);
-    u32("emb_dim", cfg.emb_dim);
-    u32("num_inner_mlps", cfg.num_inner_mlps);
-    f64("w", cfg.w);
-    f64("fast_decay_pct", cfg.fast_decay_pct);
-    f64("slow_decay_pct", cfg.slow_decay_pct);
-    f64("target", cfg.target);
-    f64("shift", cfg.shift);
-    if (j.contains("modulate")) cfg.modulate = j.at("modulate").get<bool>();
-    if (j.contains("normalized")) cfg.normalized = j.at("normalized").get<bool>();
-    if (j.contains("filter_layout"))
-        cfg.filter_layout = j.at("filter_layout") == "interleaved" ? FilterLayout::Interleaved : FilterLayout::Blocked;
-    return cfg;
-}
 
 // io::read_npy narrows f8 to float; safari's reference output is kept in full here.
 std::vector<double> read_npy_f64(const std::string& path, Shape& shape) {
@@ -82,13 +56,6 @@ std::vector<double> read_npy_f64(const std::string& path, Shape& shape) {
     return data;
 }
 
-ref::Weights to_ref(const hyenavk::model::HostWeights& weights) {
-    ref::Weights out;
-    for (const auto& [name, t] : weights.all())
-        out[name] = ref::Tensor{t.shape, std::vector<double>(t.data.begin(), t.data.end())};
-    return out;
-}
-
 struct Golden {
     HyenaOperatorConfig cfg;
     ref::Weights weights;
@@ -99,12 +66,10 @@ struct Golden {
 Golden load_golden(const std::string& name) {
     const std::string dir = kGolden + name + "/";
     Golden g;
-    g.cfg = config_from_json(hyenavk::io::read_json_file(dir + "config.json"));
-    const hyenavk::io::SafetensorsFile file(dir + "model.safetensors");
-    for (const std::string& tensor : file.names()) {
-        const auto values = file.read_f32(tensor);
-        g.weights[tensor] = ref::Tensor{file.info(tensor).shape, std::vector<double>(values.begin(), values.end())};
-    }
+    const auto config = hyenavk::io::read_json_file(dir + "config.json");
+    REQUIRE(hyenavk::model::config_arch(config) == "hyena_operator");
+    g.cfg = hyenavk::model::hyena_operator_from_json(config);
+    g.weights = hyenavk::test::reference_weights(hyenavk::io::SafetensorsFile(dir + "model.safetensors"));
     const auto x = hyenavk::io::read_npy(dir + "x.npy");
     g.x_shape = x.shape;
     REQUIRE(g.x_shape.size() == 3);
@@ -114,23 +79,6 @@ Golden load_golden(const std::string& name) {
     g.out = read_npy_f64(dir + "ref.npy", out_shape);
     REQUIRE(out_shape == g.x_shape);
     return g;
-}
-
-std::vector<double> random_input(std::size_t count, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<double> dist(-1.0, 1.0);
-    std::vector<double> v(count);
-    for (double& e : v) e = dist(rng);
-    return v;
-}
-
-std::string exception_message(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "";
 }
 
 HyenaOperatorConfig small_config(uint32_t order) {
@@ -238,7 +186,7 @@ TEST_CASE("hyena_operator filter: shorter lengths are a prefix of the l_max filt
     for (bool normalized : {false, true}) {
         auto cfg = small_config(3);
         cfg.normalized = normalized;
-        const auto w = to_ref(hyenavk::model::hyena_operator_random_weights(cfg, 3));
+        const auto w = hyenavk::test::to_reference(hyenavk::model::hyena_operator_random_weights(cfg, 3));
         const auto full = ref::hyena_operator_filter(cfg, w, cfg.l_max);
         const std::size_t F = cfg.filter_channels();
         REQUIRE(full.size() == cfg.l_max * F);
@@ -254,8 +202,8 @@ TEST_CASE("hyena_operator filter layouts: interleaved is a permutation of blocke
     // Order 2 has a single chunk: the layouts cannot differ.
     {
         auto cfg = small_config(2);
-        const auto w = to_ref(hyenavk::model::hyena_operator_random_weights(cfg, 4));
-        const auto x = random_input(2 * 17 * cfg.d_model, 8);
+        const auto w = hyenavk::test::to_reference(hyenavk::model::hyena_operator_random_weights(cfg, 4));
+        const auto x = hyenavk::test::random_input(2 * 17 * cfg.d_model, 8);
         const auto blocked = ref::hyena_operator_forward(cfg, w, x, 2, 17);
         cfg.filter_layout = FilterLayout::Interleaved;
         CHECK(ref::relative_error(ref::hyena_operator_forward(cfg, w, x, 2, 17), blocked) == 0.0);
@@ -266,8 +214,8 @@ TEST_CASE("hyena_operator filter layouts: interleaved is a permutation of blocke
         auto cfg = small_config(4);
         cfg.normalized = normalized;
         cfg.filter_layout = FilterLayout::Interleaved;
-        const auto w = to_ref(hyenavk::model::hyena_operator_random_weights(cfg, 9));
-        const auto x = random_input(2 * 20 * cfg.d_model, 10);
+        const auto w = hyenavk::test::to_reference(hyenavk::model::hyena_operator_random_weights(cfg, 9));
+        const auto x = hyenavk::test::random_input(2 * 20 * cfg.d_model, 10);
         const auto interleaved = ref::hyena_operator_forward(cfg, w, x, 2, 20);
 
         const uint64_t D = cfg.d_model, N1 = cfg.order - 1, F = cfg.filter_channels(), W = cfg.filter_order;
@@ -328,9 +276,9 @@ TEST_CASE("hyena_operator filter: hand-checked modulation and L1 normalisation")
 
 TEST_CASE("hyena_operator reference rejects lengths above l_max and names bad tensors") {
     const auto cfg = small_config(3);
-    const auto w = to_ref(hyenavk::model::hyena_operator_random_weights(cfg, 1));
-    const auto x = random_input(25 * cfg.d_model, 2);
-    const auto too_long = exception_message([&] { ref::hyena_operator_forward(cfg, w, x, 1, 25); });
+    const auto w = hyenavk::test::to_reference(hyenavk::model::hyena_operator_random_weights(cfg, 1));
+    const auto x = hyenavk::test::random_input(25 * cfg.d_model, 2);
+    const auto too_long = hyenavk::test::exception_message([&] { ref::hyena_operator_forward(cfg, w, x, 1, 25); });
     CHECK(too_long.find("exceeds l_max 24") != std::string::npos);
     CHECK_THROWS_AS(ref::hyena_operator_filter(cfg, w, 25), std::invalid_argument);
     CHECK_THROWS_AS(ref::hyena_operator_filter(cfg, w, 0), std::invalid_argument);
@@ -338,13 +286,13 @@ TEST_CASE("hyena_operator reference rejects lengths above l_max and names bad te
 
     auto missing = w;
     missing.erase("filter_fn.implicit_filter.3.freq");
-    const auto msg = exception_message([&] { ref::hyena_operator_filter(cfg, missing, 4); });
+    const auto msg = hyenavk::test::exception_message([&] { ref::hyena_operator_filter(cfg, missing, 4); });
     CHECK(msg.find("filter_fn.implicit_filter.3.freq") != std::string::npos);
     CHECK(msg.find("[1, 8]") != std::string::npos);
 
     auto wrong = w;
     wrong.at("short_filter.weight").shape = {24, 3, 1};
-    const auto msg2 = exception_message(
+    const auto msg2 = hyenavk::test::exception_message(
         [&] { ref::hyena_operator_forward(cfg, wrong, std::span<const double>(x).first(20 * cfg.d_model), 1, 20); });
     CHECK(msg2.find("short_filter.weight") != std::string::npos);
     CHECK(msg2.find("[24, 1, 3]") != std::string::npos);

@@ -17,7 +17,9 @@
 #include "io/npy.hpp"
 #include "io/safetensors.hpp"
 #include "ref/reference.hpp"
+#include "model/config.hpp"
 #include "ref/striped_hyena.hpp"
+#include "support/reference_helpers.hpp"
 
 namespace ref = hyenavk::ref;
 using hyenavk::StripedHyenaConfig;
@@ -58,14 +60,6 @@ StripedHyenaConfig tiny_config() {
     return cfg;
 }
 
-std::vector<double> random_input(std::size_t count, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<double> dist(-1.0, 1.0);
-    std::vector<double> v(count);
-    for (double& e : v) e = dist(rng);
-    return v;
-}
-
 // Steps [0, steps) of every batch row of a [B, L, C] tensor, as [B, steps, C].
 std::vector<double> first_steps(const std::vector<double>& t, std::size_t batch, std::size_t length,
                                 std::size_t channels, std::size_t steps) {
@@ -76,34 +70,6 @@ std::vector<double> first_steps(const std::vector<double>& t, std::size_t batch,
         out.insert(out.end(), begin, begin + static_cast<std::ptrdiff_t>(steps * channels));
     }
     return out;
-}
-
-std::string exception_message(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "";
-}
-
-// The options of a `striped_hyena` config JSON; absent keys keep Edifice's defaults.
-StripedHyenaConfig config_from_json(const nlohmann::json& j) {
-    REQUIRE(j.value("arch", std::string("striped_hyena")) == "striped_hyena");
-    StripedHyenaConfig cfg;
-    const auto u32 = [&](const char* key, uint32_t& field) {
-        if (j.contains(key) && !j.at(key).is_null()) field = j.at(key).get<uint32_t>();
-    };
-    u32("embed_dim", cfg.embed_dim);
-    u32("hidden_size", cfg.hidden_size);
-    u32("order", cfg.order);
-    u32("filter_size", cfg.filter_size);
-    u32("conv_kernel_size", cfg.conv_kernel_size);
-    u32("num_layers", cfg.num_layers);
-    u32("window_size", cfg.window_size);
-    u32("seq_len", cfg.seq_len);
-    if (j.contains("dropout") && !j.at("dropout").is_null()) cfg.dropout = j.at("dropout").get<double>();
-    return cfg;
 }
 
 struct Golden {
@@ -121,11 +87,10 @@ Golden load_golden(const std::string& name) {
     const std::string dir = std::string(HYENAVK_TEST_DATA_DIR) + "/edifice-golden/" + name + "/";
     Golden g;
     const hyenavk::io::SafetensorsFile file(dir + "model.safetensors");
-    g.cfg = config_from_json(hyenavk::io::parse_json_object(file.metadata().at("config"), name + " config"));
-    for (const std::string& tensor : file.names()) {
-        const auto values = file.read_f32(tensor);
-        g.weights[tensor] = ref::Tensor{file.info(tensor).shape, std::vector<double>(values.begin(), values.end())};
-    }
+    const auto config = hyenavk::io::parse_json_object(file.metadata().at("config"), name + " config");
+    REQUIRE(hyenavk::model::config_arch(config) == "striped_hyena");
+    g.cfg = hyenavk::model::striped_hyena_from_json(config);
+    g.weights = hyenavk::test::reference_weights(file);
     const auto x = hyenavk::io::read_npy(dir + "x.npy");
     const auto last = hyenavk::io::read_npy(dir + "edifice_last.npy");
     const auto full = hyenavk::io::read_npy(dir + "edifice_full.npy");
@@ -168,17 +133,17 @@ TEST_CASE("striped_hyena reference: parameter counts at Edifice's defaults") {
 
 TEST_CASE("striped_hyena reference: missing or misshapen tensors are named") {
     const auto cfg = tiny_config();
-    const auto x = random_input(2 * 5 * 6, 3);
+    const auto x = hyenavk::test::random_input(2 * 5 * 6, 3);
 
     auto missing = ref::striped_hyena_random_weights(cfg, 2);
     missing.erase("gated_conv_block_2_dw_conv_dw.kernel");
-    const auto msg1 = exception_message([&] { ref::striped_hyena_forward(cfg, missing, x, 2, 5); });
+    const auto msg1 = hyenavk::test::exception_message([&] { ref::striped_hyena_forward(cfg, missing, x, 2, 5); });
     CHECK(msg1.find("gated_conv_block_2_dw_conv_dw.kernel") != std::string::npos);
     CHECK(msg1.find("[3, 1, 8]") != std::string::npos);
 
     auto wrong = ref::striped_hyena_random_weights(cfg, 2);
     wrong.at("hyena_block_3_proj.kernel").shape = {24, 8};
-    const auto msg2 = exception_message([&] { ref::striped_hyena_forward(cfg, wrong, x, 2, 5); });
+    const auto msg2 = hyenavk::test::exception_message([&] { ref::striped_hyena_forward(cfg, wrong, x, 2, 5); });
     CHECK(msg2.find("hyena_block_3_proj.kernel") != std::string::npos);
     CHECK(msg2.find("[8, 24]") != std::string::npos);
 
@@ -256,7 +221,7 @@ TEST_CASE("striped_hyena reference: causal for sequence lengths other than the f
 
     for (const uint32_t L : {3u, 9u}) {
         CAPTURE(L);
-        const auto x = random_input(B * L * E, 100 + L);
+        const auto x = hyenavk::test::random_input(B * L * E, 100 + L);
         const auto y = ref::striped_hyena_forward(cfg, w, x, B, L);
         REQUIRE(y.size() == B * L * H);
         for (double v : y) REQUIRE(std::isfinite(v));

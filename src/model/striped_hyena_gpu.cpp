@@ -49,7 +49,7 @@ StripedHyenaGpu::StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaCon
         weight_bytes_ += alloc.size();
         weights_.emplace(name, std::move(alloc));
     }
-    compute_filters(weights);
+    compute_filters();
 }
 
 StripedHyenaGpu::~StripedHyenaGpu() = default;
@@ -69,7 +69,7 @@ const View* StripedHyenaGpu::bias(const std::string& name, View& storage) const 
     return &storage;
 }
 
-void StripedHyenaGpu::compute_filters(const HostWeights&) {
+void StripedHyenaGpu::compute_filters() {
     // h_k = dense3(sin(dense2(sin(dense1(pos))))) over pos[s] = s / max(Ls - 1, 1): weights only, so once.
     const uint32_t Ls = config_.taps(), F = config_.filter_size, H = config_.hidden_size;
     std::vector<float> pos(Ls);

@@ -46,7 +46,7 @@ private:
     Forward& prepare(uint32_t batch, uint32_t length, bool full_sequence);
     ops::View weight(const std::string& name, uint32_t rows, uint32_t cols) const;
     const ops::View* bias(const std::string& name, ops::View& storage) const;
-    void compute_filters(const HostWeights& weights);
+    void compute_filters();
 
     detail::ContextImpl& ctx_;
     StripedHyenaConfig config_;

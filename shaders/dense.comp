@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // out[M, N] = a[M, K] @ W + bias. Each invocation owns a 4 x 4 block of the output and keeps it in
 // registers over the whole K loop: register blocking without shared memory, whose barriers are costly on
 // CPU drivers. A grid-stride loop over blocks covers any M, N within the workgroup-count limit.
@@ -7,10 +9,10 @@ layout(local_size_x = 64) in;
 // 0: W is [K, N] (w[k * N + n]); 1: W is [N, K] (w[n * K + k], PyTorch's Linear.weight).
 layout(constant_id = 0) const uint W_OUT_IN = 0;
 
-layout(std430, binding = 0) writeonly buffer Out { float out_[]; };
-layout(std430, binding = 1) readonly buffer A { float a_[]; };
-layout(std430, binding = 2) readonly buffer W { float w_[]; };
-layout(std430, binding = 3) readonly buffer Bias { float bias_[]; };  // the weights again when absent
+layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
+layout(std430, binding = 1) readonly buffer A { STORE_T a_[]; };
+layout(std430, binding = 2) readonly buffer W { STORE_T w_[]; };
+layout(std430, binding = 3) readonly buffer Bias { STORE_T bias_[]; };  // the weights again when absent
 
 layout(push_constant) uniform Push {
     uint M, N, K, has_bias;
@@ -36,17 +38,17 @@ void main() {
         vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
         uint ak = 0u, wk = 0u;
         for (uint k = 0u; k < p.K; ++k) {
-            const vec4 w = vec4(w_[w_col.x + wk], w_[w_col.y + wk], w_[w_col.z + wk], w_[w_col.w + wk]);
-            acc0 += a_[a_row.x + ak] * w;
-            acc1 += a_[a_row.y + ak] * w;
-            acc2 += a_[a_row.z + ak] * w;
-            acc3 += a_[a_row.w + ak] * w;
+            const vec4 w = vec4(LOAD(w_[w_col.x + wk]), LOAD(w_[w_col.y + wk]), LOAD(w_[w_col.z + wk]), LOAD(w_[w_col.w + wk]));
+            acc0 += LOAD(a_[a_row.x + ak]) * w;
+            acc1 += LOAD(a_[a_row.y + ak]) * w;
+            acc2 += LOAD(a_[a_row.z + ak]) * w;
+            acc3 += LOAD(a_[a_row.w + ak]) * w;
             ak += a_cs;
             wk += w_step;
         }
         if (p.has_bias != 0u) {
             const uvec4 b = uvec4(p.bias_offset) + cols;
-            const vec4 bias = vec4(bias_[b.x], bias_[b.y], bias_[b.z], bias_[b.w]);
+            const vec4 bias = vec4(LOAD(bias_[b.x]), LOAD(bias_[b.y]), LOAD(bias_[b.z]), LOAD(bias_[b.w]));
             acc0 += bias;
             acc1 += bias;
             acc2 += bias;
@@ -56,7 +58,7 @@ void main() {
         const uint n_count = min(4u, p.N - n0), r_count = min(4u, p.M - r0);
         for (uint i = 0u; i < r_count; ++i) {
             const uint base = p.out_view.x + (r0 + i) * p.out_view.y + n0 * p.out_view.z;
-            for (uint j = 0u; j < n_count; ++j) out_[base + j * p.out_view.z] = acc[i][j];
+            for (uint j = 0u; j < n_count; ++j) out_[base + j * p.out_view.z] = STORE(acc[i][j]);
         }
     }
 }

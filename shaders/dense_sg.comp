@@ -11,6 +11,8 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 
 #ifndef LANES
 #define LANES 8
@@ -37,13 +39,13 @@ layout(constant_id = 2) const uint W_VEC4 = 0;
 // 1 where out[r, n .. n + 3] is an aligned vec4 and N is a multiple of 4.
 layout(constant_id = 3) const uint OUT_VEC4 = 0;
 
-layout(std430, binding = 0) writeonly buffer Out { float out_[]; };
-layout(std430, binding = 0) writeonly buffer Out4 { vec4 out4_[]; };
-layout(std430, binding = 1) readonly buffer A { float a_[]; };
-layout(std430, binding = 1) readonly buffer A4 { vec4 a4_[]; };
-layout(std430, binding = 2) readonly buffer W { float w_[]; };
-layout(std430, binding = 2) readonly buffer W4 { vec4 w4_[]; };
-layout(std430, binding = 3) readonly buffer Bias { float bias_[]; };  // the weights again when absent
+layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
+layout(std430, binding = 0) writeonly buffer Out4 { STORE4_T out4_[]; };
+layout(std430, binding = 1) readonly buffer A { STORE_T a_[]; };
+layout(std430, binding = 1) readonly buffer A4 { STORE4_T a4_[]; };
+layout(std430, binding = 2) readonly buffer W { STORE_T w_[]; };
+layout(std430, binding = 2) readonly buffer W4 { STORE4_T w4_[]; };
+layout(std430, binding = 3) readonly buffer Bias { STORE_T bias_[]; };  // the weights again when absent
 
 layout(push_constant) uniform Push {
     uint M, N, K, has_bias;
@@ -54,15 +56,15 @@ layout(push_constant) uniform Push {
 
 // a[r, k .. k + 3], where i is the index of a[r, k].
 vec4 load_a4(uint i) {
-    if (A_VEC4 != 0u) return a4_[i >> 2];
+    if (A_VEC4 != 0u) return LOAD4(a4_[i >> 2]);
     const uint cs = p.a_view.z;
-    return vec4(a_[i], a_[i + cs], a_[i + 2u * cs], a_[i + 3u * cs]);
+    return vec4(LOAD(a_[i]), LOAD(a_[i + cs]), LOAD(a_[i + 2u * cs]), LOAD(a_[i + 3u * cs]));
 }
 
 // 4 consecutive weights from index i (along k for W [N, K]).
 vec4 load_w4(uint i) {
-    if (W_VEC4 != 0u) return w4_[i >> 2];
-    return vec4(w_[i], w_[i + 1u], w_[i + 2u], w_[i + 3u]);
+    if (W_VEC4 != 0u) return LOAD4(w4_[i >> 2]);
+    return vec4(LOAD(w_[i]), LOAD(w_[i + 1u]), LOAD(w_[i + 2u]), LOAD(w_[i + 3u]));
 }
 
 // The weights of the current 4 steps of k. W [K, N]: wk[kk][c] holds W[k + kk, the columns of group c];
@@ -141,10 +143,10 @@ void main() {
                     [[unroll]] for (uint kk = 0u; kk < 4u; ++kk) {
                         const uint o = (k + kk) * p.N;
                         if (W_VEC4 != 0u)
-                            wk[kk][c] = w4_[(w_idx[c][0] + o) >> 2];
+                            wk[kk][c] = LOAD4(w4_[(w_idx[c][0] + o) >> 2]);
                         else
-                            wk[kk][c] = vec4(w_[w_idx[c][0] + o], w_[w_idx[c][1] + o], w_[w_idx[c][2] + o],
-                                             w_[w_idx[c][3] + o]);
+                            wk[kk][c] = vec4(LOAD(w_[w_idx[c][0] + o]), LOAD(w_[w_idx[c][1] + o]),
+                                             LOAD(w_[w_idx[c][2] + o]), LOAD(w_[w_idx[c][3] + o]));
                     }
                 } else {
                     [[unroll]] for (uint q = 0u; q < 4u; ++q) wk[q][c] = load_w4(w_idx[c][q] + k);
@@ -155,11 +157,12 @@ void main() {
         // The last K % 4 steps, one at a time.
         for (uint k = K4; k < p.K; ++k) {
             float at[SLOTS];
-            [[unroll]] for (uint j = 0u; j < SLOTS; ++j) at[j] = a_[a_idx[j] + k * p.a_view.z];
+            [[unroll]] for (uint j = 0u; j < SLOTS; ++j) at[j] = LOAD(a_[a_idx[j] + k * p.a_view.z]);
             vec4 wt[CG];
             [[unroll]] for (uint c = 0u; c < CG; ++c) {
                 const uint o = W_OUT_IN == 0u ? k * p.N : k;
-                wt[c] = vec4(w_[w_idx[c][0] + o], w_[w_idx[c][1] + o], w_[w_idx[c][2] + o], w_[w_idx[c][3] + o]);
+                wt[c] = vec4(LOAD(w_[w_idx[c][0] + o]), LOAD(w_[w_idx[c][1] + o]), LOAD(w_[w_idx[c][2] + o]),
+                             LOAD(w_[w_idx[c][3] + o]));
             }
             TILE(TROW8)
         }
@@ -171,19 +174,19 @@ void main() {
                 if (n < p.N) {
                     const uint bi = p.bias_offset + n;
                     const vec4 b = p.has_bias != 0u
-                                       ? vec4(bias_[bi], bias_[bi + 1u], bias_[bi + 2u], bias_[bi + 3u])
+                                       ? vec4(LOAD(bias_[bi]), LOAD(bias_[bi + 1u]), LOAD(bias_[bi + 2u]), LOAD(bias_[bi + 3u]))
                                        : vec4(0.0);
                     const uint o = p.out_view.x + n + r0 * p.out_view.y;
                     [[unroll]] for (uint i = 0u; i < TM; ++i)
-                        if (i < rows) out4_[(o + i * p.out_view.y) >> 2] = acc[i][c] + b;
+                        if (i < rows) out4_[(o + i * p.out_view.y) >> 2] = STORE4(acc[i][c] + b);
                 }
             } else {
                 [[unroll]] for (uint q = 0u; q < 4u; ++q) {
                     if (n + q < p.N) {
-                        const float b = p.has_bias != 0u ? bias_[p.bias_offset + n + q] : 0.0;
+                        const float b = p.has_bias != 0u ? LOAD(bias_[p.bias_offset + n + q]) : 0.0;
                         const uint o = p.out_view.x + (n + q) * p.out_view.z + r0 * p.out_view.y;
                         [[unroll]] for (uint i = 0u; i < TM; ++i)
-                            if (i < rows) out_[o + i * p.out_view.y] = acc[i][c][q] + b;
+                            if (i < rows) out_[o + i * p.out_view.y] = STORE(acc[i][c][q] + b);
                     }
                 }
             }

@@ -1,13 +1,15 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // Element-wise operations over 2-D views [rows, cols]. Every operand is a strided view
 // (offset, row stride, column stride, in elements), so slices, broadcasts and gates by a slice of a wider
 // tensor need no copies. out may alias a (in place).
 layout(local_size_x = 256) in;
 
-layout(std430, binding = 0) writeonly buffer Out { float out_[]; };
-layout(std430, binding = 1) readonly buffer A { float a_[]; };
-layout(std430, binding = 2) readonly buffer B { float b_[]; };
-layout(std430, binding = 3) readonly buffer C { float c_[]; };
+layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
+layout(std430, binding = 1) readonly buffer A { STORE_T a_[]; };
+layout(std430, binding = 2) readonly buffer B { STORE_T b_[]; };
+layout(std430, binding = 3) readonly buffer C { STORE_T c_[]; };
 
 const uint OP_COPY = 0u, OP_ADD = 1u, OP_MUL = 2u, OP_SILU = 3u, OP_SIGMOID = 4u, OP_SIN_FREQ = 5u,
            OP_EXP_DECAY = 6u, OP_SCALE = 7u, OP_SIN = 8u;
@@ -26,18 +28,18 @@ void main() {
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint i = gl_GlobalInvocationID.x; i < total; i += stride) {
         const uint r = i / p.cols, c = i % p.cols;
-        const float a = a_[p.a_view.x + r * p.a_view.y + c * p.a_view.z];
+        const float a = LOAD(a_[p.a_view.x + r * p.a_view.y + c * p.a_view.z]);
         float y;
         switch (p.op) {
             case OP_COPY: y = a; break;
-            case OP_ADD: y = a + b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]; break;
-            case OP_MUL: y = a * b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]; break;
+            case OP_ADD: y = a + LOAD(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]); break;
+            case OP_MUL: y = a * LOAD(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]); break;
             case OP_SILU: y = a * sigmoid(a); break;
             case OP_SIGMOID: y = sigmoid(a); break;
-            case OP_SIN_FREQ: y = sin(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z] * a); break;
+            case OP_SIN_FREQ: y = sin(LOAD(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]) * a); break;
             case OP_EXP_DECAY: {
-                const float t = b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z];
-                const float d = c_[p.c_view.x + r * p.c_view.y + c * p.c_view.z];
+                const float t = LOAD(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]);
+                const float d = LOAD(c_[p.c_view.x + r * p.c_view.y + c * p.c_view.z]);
                 y = a * (exp(-t * abs(d)) + p.scalar);
                 break;
             }
@@ -45,6 +47,6 @@ void main() {
             case OP_SIN: y = sin(a); break;
             default: y = 0.0; break;
         }
-        out_[p.out_view.x + r * p.out_view.y + c * p.out_view.z] = y;
+        out_[p.out_view.x + r * p.out_view.y + c * p.out_view.z] = STORE(y);
     }
 }

@@ -1,10 +1,12 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // out[i, :] = x[idx[i], :] (embedding lookup). An index past the last row reads the last row instead, so a
 // bad id can never read or write outside the bindings; the host validates ids before they get here.
 layout(local_size_x = 256) in;
 
-layout(std430, binding = 0) writeonly buffer Out { float out_[]; };
-layout(std430, binding = 1) readonly buffer X { float x_[]; };
+layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x_[]; };
 layout(std430, binding = 2) readonly buffer Idx { uint idx_[]; };
 
 layout(push_constant) uniform Push {

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // Row normalisation over C columns, one workgroup per row (grid-stride over rows):
 //   MODE 0, LayerNorm: r = var >= eps ? 1/sqrt(var + eps) : 1/sqrt(eps) (Axon's clamp),
 //                      y = (x - mean) * r * gamma + beta, var biased;
@@ -9,10 +11,10 @@
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 0;
 
-layout(std430, binding = 0) writeonly buffer Out { float out_[]; };
-layout(std430, binding = 1) readonly buffer X { float x_[]; };
-layout(std430, binding = 2) readonly buffer Gamma { float gamma_[]; };  // [C]; RMSNorm's scale
-layout(std430, binding = 3) readonly buffer Beta { float beta_[]; };    // [C]; gamma again for RMSNorm
+layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x_[]; };
+layout(std430, binding = 2) readonly buffer Gamma { STORE_T gamma_[]; };  // [C]; RMSNorm's scale
+layout(std430, binding = 3) readonly buffer Beta { STORE_T beta_[]; };    // [C]; gamma again for RMSNorm
 
 layout(push_constant) uniform Push {
     uint rows, cols;
@@ -47,35 +49,38 @@ void main() {
         const uint x_base = p.x_view.x + row * p.x_view.y;
         const uint out_base = p.out_view.x + row * p.out_view.y;
         if (MODE == 0u) {
-            const float pivot = x_[x_base];
+            const float pivot = LOAD(x_[x_base]);
             float s = 0.0;
-            for (uint c = lid; c < p.cols; c += WG) s += x_[x_base + c * p.x_view.z] - pivot;
+            for (uint c = lid; c < p.cols; c += WG) s += LOAD(x_[x_base + c * p.x_view.z]) - pivot;
             const float shift = workgroup_sum(s) * inv_cols;  // mean - pivot
             float q = 0.0;
             for (uint c = lid; c < p.cols; c += WG) {
-                const float d = (x_[x_base + c * p.x_view.z] - pivot) - shift;
+                const float d = (LOAD(x_[x_base + c * p.x_view.z]) - pivot) - shift;
                 q += d * d;
             }
             const float var = workgroup_sum(q) * inv_cols;
             const float r = var >= p.eps ? 1.0 / sqrt(var + p.eps) : 1.0 / sqrt(p.eps);
             for (uint c = lid; c < p.cols; c += WG) {
-                const float d = (x_[x_base + c * p.x_view.z] - pivot) - shift;
-                out_[out_base + c * p.out_view.z] = d * r * gamma_[p.gamma_offset + c] + beta_[p.beta_offset + c];
+                const float d = (LOAD(x_[x_base + c * p.x_view.z]) - pivot) - shift;
+                out_[out_base + c * p.out_view.z] =
+                    STORE(d * r * LOAD(gamma_[p.gamma_offset + c]) + LOAD(beta_[p.beta_offset + c]));
             }
         } else if (MODE == 2u) {
             float a = 0.0;
-            for (uint c = lid; c < p.cols; c += WG) a += abs(x_[x_base + c * p.x_view.z]);
+            for (uint c = lid; c < p.cols; c += WG) a += abs(LOAD(x_[x_base + c * p.x_view.z]));
             const float r = 1.0 / workgroup_sum(a);
-            for (uint c = lid; c < p.cols; c += WG) out_[out_base + c * p.out_view.z] = x_[x_base + c * p.x_view.z] * r;
+            for (uint c = lid; c < p.cols; c += WG)
+                out_[out_base + c * p.out_view.z] = STORE(LOAD(x_[x_base + c * p.x_view.z]) * r);
         } else {
             float q = 0.0;
             for (uint c = lid; c < p.cols; c += WG) {
-                const float v = x_[x_base + c * p.x_view.z];
+                const float v = LOAD(x_[x_base + c * p.x_view.z]);
                 q += v * v;
             }
             const float r = 1.0 / sqrt(workgroup_sum(q) * inv_cols + p.eps);
             for (uint c = lid; c < p.cols; c += WG)
-                out_[out_base + c * p.out_view.z] = x_[x_base + c * p.x_view.z] * r * gamma_[p.gamma_offset + c];
+                out_[out_base + c * p.out_view.z] =
+                    STORE(LOAD(x_[x_base + c * p.x_view.z]) * r * LOAD(gamma_[p.gamma_offset + c]));
         }
     }
 }

@@ -13,6 +13,7 @@
 #include "support/kernel_harness.hpp"
 
 using namespace hyenavk;
+using test::GuardedHalfTensor;
 using test::GuardedTensor;
 
 namespace {
@@ -274,6 +275,90 @@ TEST_CASE("dense: mismatched shapes are refused before recording") {
     auto too_long = a.view(6, 4);
     too_long.offset += 1000;
     CHECK_THROWS_AS(ops::dense(rec, out.view(6, 3), too_long, w.view(4, 3), ops::WeightLayout::InOut), Error);
+    CHECK(rec.finish().dispatch_count() == 0);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("dense on fp16 storage: ragged shapes, both layouts, slices with and without 4-wide access") {
+    for_each_kernel([](detail::ContextImpl& ctx) {
+        if (!test::has_f16_storage(ctx)) {
+            MESSAGE("the device has no 16-bit storage buffers: fp16 variants not tested");
+            return;
+        }
+        constexpr double kF16Bound = test::kF16StoreBound;
+        uint32_t seed = 1100;
+        bool with_bias = false;
+        for (const Shape s : kShapes) {
+            for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
+                with_bias = !with_bias;
+                CAPTURE(s.M);
+                CAPTURE(s.K);
+                CAPTURE(s.N);
+                CAPTURE(static_cast<int>(layout));
+                CAPTURE(with_bias);
+                // The reference sees exactly what the device holds: the inputs rounded to half.
+                const auto a = test::round_to_half(test::random_floats(size_t(s.M) * s.K, ++seed));
+                const auto w = test::round_to_half(test::random_floats(size_t(s.K) * s.N, ++seed));
+                const auto bias = test::round_to_half(test::random_floats(s.N, ++seed));
+                GuardedHalfTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, size_t(s.M) * s.N);
+                const auto wv = layout == ops::WeightLayout::InOut ? gw.view(s.K, s.N) : gw.view(s.N, s.K);
+                const auto bv = gb.view(1, s.N);
+                test::run_once(ctx, [&](gpu::Recorder& r) {
+                    ops::dense(r, out.view(s.M, s.N), ga.view(s.M, s.K), wv, layout, with_bias ? &bv : nullptr);
+                });
+                const auto expected = ref::dense(test::to_double(a), s.M, s.K, test::to_double(w), to_ref(layout),
+                                                 with_bias ? test::to_double(bias) : std::vector<double>{}, s.N);
+                CHECK(ref::relative_error(out.read(), expected) <= kF16Bound);
+                CHECK(out.canaries_intact());
+            }
+        }
+        // Column slices: unaligned (scalar loads) and aligned to 4 elements (4-wide loads and stores).
+        struct Slices {
+            uint32_t M, K, N, a_cols, a_first, out_cols, out_first;
+        };
+        const Slices cases[] = {{23, 19, 11, 3 * 19 + 2, 19 + 1, 11 + 9, 5}, {37, 24, 68, 56, 8, 80, 4}};
+        for (const Slices& c : cases) {
+            const auto a = test::round_to_half(test::random_floats(size_t(c.M) * c.a_cols, 1201));
+            const auto w = test::round_to_half(test::random_floats(size_t(c.K) * c.N, 1202));
+            const auto bias = test::round_to_half(test::random_floats(c.N, 1203));
+            for (const auto layout : {ops::WeightLayout::InOut, ops::WeightLayout::OutIn}) {
+                CAPTURE(c.K);
+                CAPTURE(static_cast<int>(layout));
+                GuardedHalfTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, size_t(c.M) * c.out_cols);
+                const auto wv = layout == ops::WeightLayout::InOut ? gw.view(c.K, c.N) : gw.view(c.N, c.K);
+                const auto bv = gb.view(1, c.N);
+                test::run_once(ctx, [&](gpu::Recorder& r) {
+                    ops::dense(r, out.view(c.M, c.out_cols).columns(c.out_first, c.N),
+                               ga.view(c.M, c.a_cols).columns(c.a_first, c.K), wv, layout, &bv);
+                });
+                const auto a_slice = ref::slice_columns(test::to_double(a), c.M, c.a_cols, c.a_first, c.K);
+                const auto expected =
+                    ref::dense(a_slice, c.M, c.K, test::to_double(w), to_ref(layout), test::to_double(bias), c.N);
+                const auto got = out.read();
+                CHECK(ref::relative_error(columns_of(got, c.M, c.out_cols, c.out_first, c.N), expected) <= kF16Bound);
+                bool others_kept = true;  // zeros outside the slice
+                for (uint32_t r = 0; r < c.M; ++r)
+                    for (uint32_t col = 0; col < c.out_cols; ++col)
+                        if ((col < c.out_first || col >= c.out_first + c.N) && got[size_t(r) * c.out_cols + col] != 0.0f)
+                            others_kept = false;
+                CHECK(others_kept);
+                CHECK(out.canaries_intact());
+            }
+        }
+    });
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("dense: mixed element types are refused") {
+    auto& ctx = test::context().impl();
+    GuardedTensor a(ctx, 6 * 4), out(ctx, 6 * 3);
+    GuardedHalfTensor w(ctx, 4 * 3), b(ctx, 3);
+    gpu::Recorder rec(*ctx.device, ctx.pipelines);
+    CHECK_THROWS_AS(ops::dense(rec, out.view(6, 3), a.view(6, 4), w.view(4, 3), ops::WeightLayout::InOut), Error);
+    GuardedTensor w32(ctx, 4 * 3);
+    const auto bias = b.view(1, 3);
+    CHECK_THROWS_AS(ops::dense(rec, out.view(6, 3), a.view(6, 4), w32.view(4, 3), ops::WeightLayout::InOut, &bias),
+                    Error);
     CHECK(rec.finish().dispatch_count() == 0);
     CHECK_NO_VALIDATION_MESSAGES();
 }

@@ -12,6 +12,7 @@
 #include "support/kernel_harness.hpp"
 
 using namespace hyenavk;
+using test::GuardedHalfTensor;
 using test::GuardedTensor;
 
 namespace {
@@ -97,6 +98,37 @@ TEST_CASE("gather_rows: mismatched shapes are refused") {
     CHECK_THROWS_AS(ops::gather_rows(rec, out.view(8, 2), x.view(4, 3), index_slice(idx, 0, 8), 8), Error);
     CHECK_THROWS_AS(ops::gather_rows(rec, out.view(8, 3), x.view(4, 3), index_slice(idx, 0, 7), 8), Error);
     CHECK_THROWS_AS(ops::gather_rows(rec, out.view(8, 3), x.view(0, 3), index_slice(idx, 0, 8), 8), Error);
+    CHECK(rec.finish().dispatch_count() == 0);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("gather_rows on fp16 storage: an exact copy, column-slice output, clamped ids") {
+    auto& ctx = test::context().impl();
+    if (!test::has_f16_storage(ctx)) {
+        MESSAGE("the device has no 16-bit storage buffers: fp16 variants not tested");
+        return;
+    }
+    const uint32_t rows = 50, C = 13, out_cols = C + 3, first_col = 1;
+    const std::vector<uint32_t> idx = {49, 0, 17, 17, 2, 49, 1, 1000};  // the last id reads row 49
+    const uint32_t n = uint32_t(idx.size());
+    const auto x = test::round_to_half(test::random_floats(size_t(rows) * C, 1800));
+    GuardedHalfTensor gx(ctx, x), out(ctx, size_t(n) * out_cols);
+    GuardedTensor gi(ctx, as_words(idx));
+    test::run_once(ctx, [&](gpu::Recorder& r) {
+        ops::gather_rows(r, out.view(n, out_cols).columns(first_col, C), gx.view(rows, C), index_slice(gi, 0, n), n);
+    });
+    std::vector<uint32_t> clamped(idx);
+    for (uint32_t& i : clamped) i = std::min(i, rows - 1);
+    const auto expected = ref::gather_rows(test::to_double(x), rows, C, clamped);
+    std::vector<double> expected_all(size_t(n) * out_cols, 0.0);
+    for (uint32_t r = 0; r < n; ++r)
+        for (uint32_t c = 0; c < C; ++c) expected_all[size_t(r) * out_cols + first_col + c] = expected[size_t(r) * C + c];
+    CHECK(ref::relative_error(out.read(), expected_all) == 0.0);  // halves copied as they are
+    CHECK(out.canaries_intact());
+
+    gpu::Recorder rec(*ctx.device, ctx.pipelines);
+    GuardedTensor x32(ctx, size_t(rows) * C);  // mixed element types are refused
+    CHECK_THROWS_AS(ops::gather_rows(rec, out.view(n, C), x32.view(rows, C), index_slice(gi, 0, n), n), Error);
     CHECK(rec.finish().dispatch_count() == 0);
     CHECK_NO_VALIDATION_MESSAGES();
 }

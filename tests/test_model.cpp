@@ -115,7 +115,7 @@ TEST_CASE("GPU forward equals the double-precision reference over configs") {
         c.filter_size = 6;
         c.conv_kernel_size = 3;
         const auto weights = test_weights(c, 100 + k.layers);
-        model::StripedHyenaGpu gpu(ctx, c, weights);
+        model::StripedHyenaGpu gpu(ctx, c, weights, Precision::Fp32);
         const auto x = test::random_floats(size_t(k.batch) * k.length * k.embed, 7);
         const auto expected =
             ref::striped_hyena_forward(c, test::to_reference(weights), test::to_double(x), k.batch, k.length);
@@ -272,7 +272,7 @@ TEST_CASE("hyena_operator on the GPU equals the double-precision reference over 
         c.filter_layout = k.layout;
         c.shift = k.modulate ? 0.05 : 0.0;
         const auto weights = model::hyena_operator_random_weights(c, 7 + k.order);
-        model::HyenaOperatorGpu gpu(ctx, c, weights);
+        model::HyenaOperatorGpu gpu(ctx, c, weights, Precision::Fp32);
         const auto x = test::random_floats(size_t(k.batch) * k.length * k.d_model, 9);
         const auto expected =
             ref::hyena_operator_forward(c, test::to_reference(weights), test::to_double(x), k.batch, k.length);

@@ -12,6 +12,7 @@
 #include "support/kernel_harness.hpp"
 
 using namespace hyenavk;
+using test::GuardedHalfTensor;
 using test::GuardedTensor;
 
 namespace {
@@ -160,6 +161,61 @@ TEST_CASE("layer_norm and rms_norm: mismatched shapes are refused") {
     CHECK_THROWS_AS(ops::layer_norm(rec, out.view(4, 6), x.view(4, 6), g.view(1, 5), g.view(1, 6)), Error);
     CHECK_THROWS_AS(ops::layer_norm(rec, out.view(4, 6), x.view(4, 6), g.view(1, 6), g.view(1, 6), 0.0f), Error);
     CHECK_THROWS_AS(ops::rms_norm(rec, out.view(4, 6), x.view(4, 6), g.view(2, 3)), Error);
+    CHECK(rec.finish().dispatch_count() == 0);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("layer_norm, rms_norm and l1_normalize_rows on fp16 storage") {
+    auto& ctx = test::context().impl();
+    if (!test::has_f16_storage(ctx)) {
+        MESSAGE("the device has no 16-bit storage buffers: fp16 variants not tested");
+        return;
+    }
+    constexpr double kF16Bound = test::kF16StoreBound;
+    uint32_t seed = 1600;
+    for (const Shape s : kShapes) {
+        CAPTURE(s.rows);
+        CAPTURE(s.cols);
+        const uint32_t rows = s.rows, C = s.cols;
+        // The reference sees exactly what the device holds: the inputs rounded to half.
+        const auto x = test::round_to_half(test::random_floats(size_t(rows) * C, ++seed, -2.0f, 3.0f));
+        const auto gamma = test::round_to_half(test::random_floats(C, ++seed, 0.5f, 2.0f));
+        const auto beta = test::round_to_half(test::random_floats(C, ++seed));
+        GuardedHalfTensor gx(ctx, x), gg(ctx, gamma), gb(ctx, beta), out(ctx, x.size());
+        const auto xd = test::to_double(x), gd = test::to_double(gamma), bd = test::to_double(beta);
+        test::run_once(ctx, [&](gpu::Recorder& r) {
+            ops::layer_norm(r, out.view(rows, C), gx.view(rows, C), gg.view(1, C), gb.view(1, C));
+        });
+        CHECK(ref::relative_error(out.read(), ref::layer_norm(xd, rows, C, gd, bd, 1e-5)) <= kF16Bound);
+        test::run_once(ctx, [&](gpu::Recorder& r) { ops::rms_norm(r, out.view(rows, C), gx.view(rows, C), gg.view(1, C)); });
+        CHECK(ref::relative_error(out.read(), ref::rms_norm(xd, rows, C, gd, 1e-5)) <= kF16Bound);
+        CHECK(out.canaries_intact());
+        // In place.
+        test::run_once(ctx, [&](gpu::Recorder& r) { ops::l1_normalize_rows(r, gx.view(rows, C), gx.view(rows, C)); });
+        CHECK(ref::relative_error(gx.read(), ref::l1_normalize_rows(xd, rows, C)) <= kF16Bound);
+        CHECK(gx.canaries_intact());
+    }
+    // A column slice of a wider tensor into a column slice.
+    const uint32_t rows = 9, C = 70, wide = 3 * C, first = C + 3, out_cols = C + 1;
+    const auto xw = test::round_to_half(test::random_floats(size_t(rows) * wide, 1700));
+    const auto gamma = test::round_to_half(test::random_floats(C, 1701)), beta = test::round_to_half(test::random_floats(C, 1702));
+    GuardedHalfTensor gx(ctx, xw), gg(ctx, gamma), gb(ctx, beta), out(ctx, size_t(rows) * out_cols);
+    test::run_once(ctx, [&](gpu::Recorder& r) {
+        ops::layer_norm(r, out.view(rows, out_cols).columns(1, C), gx.view(rows, wide).columns(first, C),
+                        gg.view(1, C), gb.view(1, C));
+    });
+    const auto expected = ref::layer_norm(ref::slice_columns(test::to_double(xw), rows, wide, first, C), rows, C,
+                                          test::to_double(gamma), test::to_double(beta));
+    std::vector<double> expected_all(size_t(rows) * out_cols, 0.0);  // column 0 stays zero
+    for (uint32_t r = 0; r < rows; ++r)
+        for (uint32_t c = 0; c < C; ++c) expected_all[size_t(r) * out_cols + 1 + c] = expected[size_t(r) * C + c];
+    CHECK(ref::relative_error(out.read(), expected_all) <= kF16Bound);
+    CHECK(out.canaries_intact());
+
+    // Mixed element types are refused.
+    GuardedTensor g32(ctx, C);
+    gpu::Recorder rec(*ctx.device, ctx.pipelines);
+    CHECK_THROWS_AS(ops::rms_norm(rec, out.view(rows, C), gx.view(rows, C), g32.view(1, C)), Error);
     CHECK(rec.finish().dispatch_count() == 0);
     CHECK_NO_VALIDATION_MESSAGES();
 }

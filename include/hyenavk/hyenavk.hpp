@@ -158,6 +158,24 @@ struct ContextOptions {
     // Longest wait for one submission before a Timeout error (which leaves the context unusable). Generous,
     // because a CPU device (lavapipe) can take minutes over very long sequences.
     uint64_t fence_timeout_ns = 600'000'000'000ull;
+    // Most estimated work per queue submission, in arithmetic operations (commands that only move memory
+    // count 8 operations per byte moved). Longer recorded work is split into several submissions so that no
+    // single one runs into a driver watchdog (about 2 s on Windows TDR and amdgpu), which would end in
+    // DeviceLost. A slow integrated GPU still sustains some 20 G operations/s on these kernels, so the
+    // default of 2 G keeps a submission near 0.1 s: a margin of about 20x for estimates that run low. A fast
+    // GPU pays one extra vkQueueSubmit per split, overlapped with the work. 0 means unbounded (one submission
+    // per plan). fence_timeout_ns applies to each submission.
+    uint64_t max_submission_work = 2'000'000'000ull;
+    // Device memory hyenavk may hold at once; models plan their work to fit (chunking long sequences, not
+    // caching filter spectra) and fail with OutOfMemory naming it where nothing fits. 0: what the device
+    // offers (VK_EXT_memory_budget's budget, else the device-local heap; half the host's memory on a CPU device).
+    uint64_t memory_budget_bytes = 0;
+    // Where compiled pipelines and FFT kernels are kept between runs, so that later contexts on the same
+    // device, driver and hyenavk version start faster. "" is $XDG_CACHE_HOME/hyenavk, else
+    // $HOME/.cache/hyenavk. Entries that do not validate are ignored and rewritten; a directory that cannot
+    // be written only costs the speed-up (with one warning through log).
+    std::string cache_dir;
+    bool disk_cache = true;  // false: neither read nor write the cache
 };
 
 // A device owned by the host application (a renderer, say). hyenavk uses it and never destroys it.

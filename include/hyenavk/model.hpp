@@ -11,12 +11,33 @@
 
 namespace hyenavk {
 
+// How weights and activations are stored on the device. Arithmetic and FFTs are fp32 either way; fp16 halves
+// the memory of weights and activations (relative error within 1e-2 of fp32) and needs 16-bit storage buffers.
+enum class Precision { Fp32, Fp16 };
+HYENAVK_API const char* to_string(Precision precision) noexcept;
+
 struct LoadOptions {
     // A JSON object merged over the file's own config key by key (or the whole config, for a file that has
     // none, such as a state dict exported from PyTorch). Empty: the file's config alone.
     std::string config_json;
     // Reject NaN and Inf in the weights and in every input, with the position of the first one.
     bool check_finite = true;
+    Precision precision = Precision::Fp32;
+    // The most device memory the cached filter spectra of one (batch, length) may take; beyond it they are
+    // computed on every forward (one more FFT per filter, less memory). 0: limited only by the budget.
+    uint64_t spectrum_cache_bytes = 0;
+};
+
+// How a forward of one shape will use device memory, decided before it runs (see Model::memory_plan).
+struct MemoryPlan {
+    uint64_t total_bytes = 0;     // the most device memory the model holds while running this shape
+    uint64_t resident_bytes = 0;  // weights and filters, held while the model is loaded
+    uint64_t budget_bytes = 0;    // the context's device-memory budget
+    uint32_t tiles = 1;           // pieces the position-wise work is cut into along the sequence
+    uint32_t tile_rows = 0;       // rows (batch x steps) of the largest piece
+    uint32_t fft_channel_group = 0;  // channels per FFT pass (0: no long convolution)
+    bool gates_kept = true;          // false: gates are recomputed from the stream to save memory
+    bool spectra_cached = true;      // false: filter spectra are computed on every forward
 };
 
 namespace detail {
@@ -49,8 +70,11 @@ public:
     std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
                                bool full_sequence = false);
 
-    // Device memory the weights and one forward of this shape occupy.
+    // Device memory the weights and one forward of this shape occupy: a forward never holds more. Throws
+    // OutOfMemory where the shape cannot fit the context's memory budget.
     uint64_t device_memory_bytes(uint32_t batch, uint32_t length, bool full_sequence = false) const;
+    // The plan behind that figure.
+    MemoryPlan memory_plan(uint32_t batch, uint32_t length, bool full_sequence = false) const;
 
     detail::ModelImpl& impl() const { return *impl_; }
 

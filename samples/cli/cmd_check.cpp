@@ -26,7 +26,7 @@ Action add_check_command(CLI::App& app) {
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
         Context ctx = make_context(o->device);
-        const ModelCheck c = check_model(ctx, o->model.model, load_options(o->model), o->batch, o->length, o->seed);
+        const ModelCheck c = check_model(ctx, o->model.model, load_options(o->model, o->device.precision), o->batch, o->length, o->seed);
         std::printf("device %s, B = %u, L = %u\n", ctx.device().name.c_str(), c.batch, c.length);
         std::printf("max relative error %.3e (bound %.0e): %s\n", c.max_error, c.bound, c.passed() ? "ok" : "FAIL");
         std::printf("forward %.2f ms on the device, %.2f ms in the CPU reference\n", c.device_ms, c.reference_ms);

@@ -35,7 +35,7 @@ Action add_run_command(CLI::App& app) {
         const uint64_t batch = batched ? input.shape[0] : 1, length = input.shape[batched ? 1 : 0],
                        features = input.shape.back();
         Context ctx = make_context(o->device);
-        Model model = Model::load(ctx, o->model.model, load_options(o->model));
+        Model model = Model::load(ctx, o->model.model, load_options(o->model, o->device.precision));
         if (features != model.input_features())
             throw Error(ErrorCode::InvalidArgument, o->input + ": input has " + std::to_string(features) +
                                                         " features per step, the model takes " +

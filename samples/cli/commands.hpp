@@ -15,6 +15,10 @@ struct DeviceOptions {
     std::string device;
     std::string precision = "fp32";
     bool validation = false;
+    uint64_t max_submission_work = ContextOptions{}.max_submission_work;  // estimated operations; 0: unbounded
+    std::string cache_dir;  // "" : the default disk-cache directory
+    bool no_cache = false;
+    uint64_t memory_budget = 0;  // bytes; 0: the device's default
 };
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
 // Creates the context the options describe; checks the precision against the device.

@@ -14,19 +14,33 @@ void add_device_options(CLI::App& cmd, DeviceOptions& options) {
         ->check(CLI::IsMember({"fp32", "fp16"}))
         ->capture_default_str();
     cmd.add_flag("--validation", options.validation, "enable the Vulkan validation layer (for debugging)");
+    cmd.add_option("--max-submission-work", options.max_submission_work,
+                   "most estimated arithmetic operations per GPU submission, so that none trips a driver "
+                   "watchdog (0: one submission per plan)")
+        ->capture_default_str();
+    cmd.add_option("--cache-dir", options.cache_dir,
+                   "where compiled kernels are kept between runs (default: $XDG_CACHE_HOME/hyenavk, else "
+                   "~/.cache/hyenavk)");
+    cmd.add_flag("--no-cache", options.no_cache, "neither read nor write the disk cache");
+    cmd.add_option("--memory-budget", options.memory_budget,
+                   "device memory hyenavk may hold, e.g. 8GiB (default: what the device reports; half the host's "
+                   "memory on a CPU device)")
+        ->transform(CLI::AsSizeValue(false));
 }
 
 Context make_context(const DeviceOptions& options) {
     ContextOptions ctx_options;
     ctx_options.device = options.device;
     ctx_options.validation = options.validation;
+    ctx_options.max_submission_work = options.max_submission_work;
+    ctx_options.cache_dir = options.cache_dir;
+    ctx_options.disk_cache = !options.no_cache;
+    ctx_options.memory_budget_bytes = options.memory_budget;
     Context ctx = Context::create(ctx_options);
     if (options.precision == "fp16") {
         if (!ctx.device().caps.storage_buffer_16bit)
             throw Error(ErrorCode::Unsupported, "--precision fp16 needs 16-bit storage buffers "
                                                 "(storageBuffer16BitAccess), which " + ctx.device().name + " lacks");
-        throw Error(ErrorCode::Unsupported, "--precision fp16 is not implemented yet in hyenavk " + version_string() +
-                                                "; use fp32 (the default)");
     }
     return ctx;
 }

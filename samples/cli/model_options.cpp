@@ -12,8 +12,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& options) {
     cmd.add_flag("--no-finite-check", options.no_finite_check, "skip the NaN/Inf check of weights and inputs");
 }
 
-LoadOptions load_options(const ModelOptions& options) {
+LoadOptions load_options(const ModelOptions& options, const std::string& precision) {
     LoadOptions load;
+    load.precision = precision == "fp16" ? Precision::Fp16 : Precision::Fp32;
     if (!options.config.empty()) load.config_json = read_text_file(options.config);
     load.check_finite = !options.no_finite_check;
     return load;

@@ -16,7 +16,8 @@ struct ModelOptions {
 };
 
 void add_model_options(CLI::App& cmd, ModelOptions& options);
-LoadOptions load_options(const ModelOptions& options);
+// precision: "fp32" or "fp16" (DeviceOptions::precision).
+LoadOptions load_options(const ModelOptions& options, const std::string& precision);
 // The whole text of a file; throws Io naming it.
 std::string read_text_file(const std::string& path);
 

@@ -34,6 +34,20 @@ DeviceSetup required_device_setup(VkInstance instance, VkPhysicalDevice physical
     return gpu::wanted_setup(physical_device, VK_API_VERSION_1_3);
 }
 
+namespace {
+
+std::unique_ptr<gpu::DiskCache> make_disk_cache(const ContextOptions& options, const DeviceInfo& info,
+                                                gpu::MessageSink& sink) {
+    if (!options.disk_cache) return std::make_unique<gpu::DiskCache>();
+    // The sink belongs to the instance, which the context destroys after the cache.
+    return std::make_unique<gpu::DiskCache>(options.cache_dir, gpu::CacheIdentity::of(info),
+                                            [&sink](const std::string& message) {
+                                                sink.emit(LogLevel::Warning, message.c_str());
+                                            });
+}
+
+}  // namespace
+
 Context::Context(std::unique_ptr<detail::ContextImpl> impl) : impl_(std::move(impl)) {}
 Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
@@ -51,7 +65,12 @@ Context Context::create(const ContextOptions& options) {
         throw Error(ErrorCode::Unsupported, "device '" + info.name + "' supports only Vulkan 1.0; hyenavk needs 1.1");
     gpu::apply_clamp(info.caps, options.clamp);
     auto device = gpu::Device::create(handles[chosen], info, options.fence_timeout_ns);
-    return Context(std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device)));
+    device->set_max_submission_work(options.max_submission_work);
+    auto disk_cache = make_disk_cache(options, device->info(), instance->sink());
+    Context context(
+        std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device), std::move(disk_cache)));
+    context.impl().memory.set_budget(options.memory_budget_bytes);
+    return context;
 }
 
 Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& options) {
@@ -69,7 +88,12 @@ Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& op
     caps.memory_budget &= gpu::has_extension(borrowed.enabled_extensions, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     gpu::apply_clamp(caps, options.clamp);
     auto device = gpu::Device::borrow(borrowed, info, options.fence_timeout_ns);
-    return Context(std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device)));
+    device->set_max_submission_work(options.max_submission_work);
+    auto disk_cache = make_disk_cache(options, device->info(), instance->sink());
+    Context context(
+        std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device), std::move(disk_cache)));
+    context.impl().memory.set_budget(options.memory_budget_bytes);
+    return context;
 }
 
 const DeviceInfo& Context::device() const { return impl_->device->info(); }

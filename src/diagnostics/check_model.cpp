@@ -13,8 +13,10 @@
 namespace hyenavk {
 namespace {
 
-// fp32 storage and arithmetic through a whole model, against double precision.
+// fp32 storage and arithmetic through a whole model, against double precision; fp16 storage rounds every
+// stored value to 11 significant bits.
 constexpr double kFp32ModelBound = 1e-4;
+constexpr double kFp16ModelBound = 1e-2;
 
 double elapsed_ms(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -29,7 +31,7 @@ ModelCheck check_model(Context& context, const std::string& path, const LoadOpti
     ModelCheck check;
     check.batch = batch;
     check.length = length ? length : model.default_length();
-    check.bound = kFp32ModelBound;
+    check.bound = options.precision == Precision::Fp16 ? kFp16ModelBound : kFp32ModelBound;
 
     std::mt19937_64 rng(seed);
     std::vector<float> input(uint64_t(check.batch) * check.length * model.input_features());

@@ -10,9 +10,8 @@ namespace hyenavk::fft {
 namespace {
 
 struct PackPush {
-    uint32_t batch, length, channels, length_used;  // length_used: samples copied, the rest of each row is zero
-    uint32_t row_floats;
-    uint32_t pad0, pad1, pad2;
+    uint32_t b_first, b_count, t0, t_count;
+    uint32_t used, channels, row_floats, t_end;
     ops::PushView src;
 };
 
@@ -22,85 +21,179 @@ struct MulPush {
 };
 
 struct UnpackPush {
-    uint32_t batch, length, channels, row_floats;
-    ops::PushView dst;
+    uint32_t b_first, b_count, t0, t_count;
+    uint32_t channels, row_floats, has_gate, pad;
+    ops::PushView dst, gate;
 };
+
+// Estimated work of one batched FFT (for bounding submissions): 5 n log2 n per row, plus its memory passes.
+uint64_t fft_work(uint64_t n, uint64_t rows) {
+    uint64_t log2n = 1;
+    while ((uint64_t(1) << log2n) < n) ++log2n;
+    return rows * (5 * n * log2n + 8 * row_floats(n) * sizeof(float));
+}
 
 std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 
+const char* variant(const char* base_f32, const char* base_f16, ops::ElementType e) {
+    return e == ops::ElementType::F16 ? base_f16 : base_f32;
+}
+
 }  // namespace
 
-LongConv::LongConv(detail::ContextImpl& ctx, uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps)
-    : ctx_(ctx), batch_(batch), length_(length), channels_(channels), taps_(taps) {
+uint64_t LongConv::fft_size_for(uint32_t length, uint32_t taps) {
+    return smooth_size(uint64_t(length) + std::min(taps, length) - 1);
+}
+
+uint64_t LongConv::workspace_bytes_for(uint32_t batch, uint32_t length, uint32_t taps, uint32_t group_channels) {
+    return uint64_t(batch) * group_channels * row_floats(fft_size_for(length, taps)) * sizeof(float);
+}
+
+uint64_t LongConv::spectrum_bytes_for(uint32_t length, uint32_t taps, uint32_t group_channels) {
+    return uint64_t(group_channels) * row_floats(fft_size_for(length, taps)) * sizeof(float);
+}
+
+uint32_t LongConv::fit_group_channels(uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,
+                                      uint64_t max_bytes) {
+    for (uint32_t g = channels; g >= 1; --g)
+        if (channels % g == 0 && workspace_bytes_for(batch, length, taps, g) <= max_bytes) return g;
+    return 0;
+}
+
+LongConv::LongConv(detail::ContextImpl& ctx, uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,
+                   uint32_t group_channels, ops::ElementType io, gpu::BufferSlice workspace)
+    : ctx_(ctx), batch_(batch), length_(length), channels_(channels), taps_(taps),
+      group_(group_channels ? group_channels : channels), io_(io) {
     if (batch == 0 || length == 0 || channels == 0 || taps == 0)
         throw Error(ErrorCode::InvalidArgument, "long convolution needs batch, length, channels and taps >= 1");
-    const uint64_t used_taps = std::min(taps, length);
-    n_ = smooth_size(uint64_t(length) + used_taps - 1);
-    const uint64_t rows = uint64_t(batch) * channels;
-    const uint64_t bytes = rows * row_floats(n_) * sizeof(float);
+    if (channels % group_ != 0)
+        throw Error(ErrorCode::Internal, "long convolution: the channel group must divide the channels");
+    n_ = fft_size_for(length, taps);
+    const uint64_t bytes = workspace_bytes();
     const DeviceCaps& caps = ctx.device->caps();
     if (bytes > caps.max_storage_buffer_range || bytes > caps.max_memory_allocation_size)
         throw Error(ErrorCode::DeviceLimit,
                     "long convolution of B = " + std::to_string(batch) + ", L = " + std::to_string(length) +
-                        ", C = " + std::to_string(channels) + " needs an FFT workspace of " + mib(bytes) +
+                        ", C = " + std::to_string(group_) + " needs an FFT workspace of " + mib(bytes) +
                         ", beyond the device's " +
                         (bytes > caps.max_storage_buffer_range
                              ? "storage-buffer range (maxStorageBufferRange = " + mib(caps.max_storage_buffer_range)
                              : "allocation size (maxMemoryAllocationSize = " + mib(caps.max_memory_allocation_size)) +
                         ")");
-    workspace_ = ctx.memory.allocate(gpu::Lifetime::Activations, bytes);
+    if (workspace.buffer == VK_NULL_HANDLE) {
+        own_workspace_ = ctx.memory.allocate_dedicated(gpu::Lifetime::Activations, bytes);
+        workspace_ = own_workspace_.slice();
+    } else {
+        if (workspace.size < bytes) throw Error(ErrorCode::Internal, "long convolution: workspace too small");
+        workspace_ = workspace.sub(0, bytes);
+    }
+}
+
+LongConv::~LongConv() {
+    // Whoever owns the workspace frees it after this; plans bound to it must not outlive it in the cache.
+    plan_.reset();
+    ctx_.fft_plans.forget(workspace_.buffer);
 }
 
 gpu::Allocation LongConv::make_spectrum() const {
-    return ctx_.memory.allocate(gpu::Lifetime::Activations, uint64_t(channels_) * row_floats(n_) * sizeof(float));
+    return ctx_.memory.allocate(gpu::Lifetime::Activations, spectrum_bytes());
 }
 
-FftPlan& LongConv::plan() const {
-    return ctx_.fft_plans.get(n_, uint64_t(batch_) * channels_, workspace_.slice().buffer, workspace_.slice().offset);
+FftPlan& LongConv::plan() {
+    if (!plan_) plan_ = ctx_.fft_plans.get(n_, uint64_t(batch_) * group_, workspace_.buffer, workspace_.offset);
+    return *plan_;
 }
 
-void LongConv::record_pack(gpu::Recorder& rec, const ops::View& src, uint32_t batch, uint32_t length_used) {
+void LongConv::record_pack(gpu::Recorder& rec, const ops::View& src, const ops::SequenceTile& tile, uint32_t used,
+                           uint32_t t_end) {
+    if (t_end <= tile.t0) return;
     const uint32_t rf = static_cast<uint32_t>(row_floats(n_));
-    PackPush p{batch, src.rows / batch, channels_, length_used, rf, 0, 0, 0, ops::push_view(src)};
+    PackPush p{tile.b_first, tile.b_count, tile.t0, tile.t_count, used, group_, rf, t_end, ops::push_view(src)};
     using gpu::Access;
-    rec.dispatch("fft_pack", {}, {{workspace_.slice(), Access::Write}, {src.slice, Access::Read}}, p,
-                 ops::grid_1d(rec.caps(), uint64_t(batch) * channels_ * rf, 256));
+    rec.dispatch(variant("fft_pack", "fft_pack_f16", src.element), {},
+                 {{workspace_, Access::Write}, {src.slice, Access::Read}}, p,
+                 ops::grid_1d(rec.caps(), uint64_t(tile.b_count) * group_ * (t_end - tile.t0), 256));
+}
+
+void LongConv::record_filter_spectrum(gpu::Recorder& rec, const ops::TiledView& h, uint32_t group,
+                                      const gpu::BufferSlice& spectrum) {
+    const uint64_t spectrum_bytes = this->spectrum_bytes();
+    if (spectrum.size < spectrum_bytes) throw Error(ErrorCode::Internal, "long convolution: spectrum buffer too small");
+    if (group >= group_count()) throw Error(ErrorCode::Internal, "long convolution: no such channel group");
+    // The filter goes through the workspace (its first rows), so one FFT plan serves filters and signals.
+    // Everything else is zeroed first: VkFFT may transform rows in pairs, so stale NaNs would leak in. Taps
+    // beyond L never reach an output, so only min(S, L) are transformed.
+    rec.fill(workspace_, 0);
+    const uint32_t used = std::min(taps_, length_);
+    for (size_t i = 0; i < h.size(); ++i) {
+        const ops::SequenceTile& tile = h.tile(i);
+        if (h.views[i].cols != channels_ || tile.b_first != 0 || tile.b_count != 1)
+            throw Error(ErrorCode::Internal, "long convolution: the filter must be [taps, channels], one sequence");
+        record_pack(rec, h.views[i].columns(group * group_, group_), tile, used,
+                    std::min(tile.t0 + tile.t_count, used));
+    }
+    FftPlan& fft = plan();
+    const uint64_t work = fft_work(n_, uint64_t(batch_) * group_);
+    rec.external({{workspace_, gpu::Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_forward(cmd); }, work);
+    rec.copy(workspace_.sub(0, spectrum_bytes), spectrum.sub(0, spectrum_bytes));
+}
+
+void LongConv::record(gpu::Recorder& rec, const ops::TiledView& out, const ops::TiledView& x,
+                      const ops::TiledView* gate, uint32_t group, const gpu::BufferSlice& spectrum) {
+    if (x.size() != out.size() || (gate && gate->size() != x.size()))
+        throw Error(ErrorCode::Internal, "long convolution: x, out and gate must have the same tiles");
+    if (group >= group_count()) throw Error(ErrorCode::Internal, "long convolution: no such channel group");
+    uint64_t rows = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const uint32_t r = x.tile(i).rows();
+        if (x.views[i].rows != r || out.views[i].rows != r || x.views[i].cols != channels_ ||
+            out.views[i].cols != channels_ || (gate && (gate->views[i].rows != r || gate->views[i].cols != channels_)))
+            throw Error(ErrorCode::Internal, "long convolution: every tile of x, out and gate must be [rows, channels]");
+        rows += r;
+    }
+    if (rows != uint64_t(batch_) * length_)
+        throw Error(ErrorCode::Internal, "long convolution: the tiles must cover [batch * length] rows");
+    using gpu::Access;
+    const uint32_t rf = static_cast<uint32_t>(row_floats(n_));
+    const uint32_t c0 = group * group_;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const ops::SequenceTile& tile = x.tile(i);
+        const bool ends_sequence = tile.t0 + tile.t_count == length_;
+        record_pack(rec, x.views[i].columns(c0, group_), tile, length_, ends_sequence ? rf : tile.t0 + tile.t_count);
+    }
+    FftPlan& fft = plan();
+    const uint64_t work = fft_work(n_, uint64_t(batch_) * group_);
+    rec.external({{workspace_, Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_forward(cmd); }, work);
+
+    const uint32_t bins = static_cast<uint32_t>(n_ / 2 + 1);
+    MulPush m{batch_ * group_, group_, bins, rf, 1.0f / static_cast<float>(n_)};
+    rec.dispatch("fft_spectral_mul", {}, {{workspace_, Access::ReadWrite}, {spectrum, Access::Read}}, m,
+                 ops::grid_1d(rec.caps(), uint64_t(batch_) * group_ * bins, 256));
+
+    rec.external({{workspace_, Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_inverse(cmd); }, work);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const ops::SequenceTile& tile = out.tile(i);
+        const ops::View dst = out.views[i].columns(c0, group_);
+        const ops::View g = gate ? gate->views[i].columns(c0, group_) : dst;
+        UnpackPush u{tile.b_first, tile.b_count, tile.t0, tile.t_count, group_, rf, gate ? 1u : 0u, 0,
+                     ops::push_view(dst), ops::push_view(g)};
+        rec.dispatch(variant("fft_unpack", "fft_unpack_f16", dst.element), {},
+                     {{dst.slice, Access::Write}, {workspace_, Access::Read}, {g.slice, Access::Read}}, u,
+                     ops::grid_1d(rec.caps(), uint64_t(tile.rows()) * group_, 256));
+    }
 }
 
 void LongConv::record_filter_spectrum(gpu::Recorder& rec, const ops::View& h, const gpu::Allocation& spectrum) {
-    if (h.rows != taps_ || h.cols != channels_)
-        throw Error(ErrorCode::Internal, "long convolution: filter view must be [taps, channels]");
-    const uint64_t spectrum_bytes = uint64_t(channels_) * row_floats(n_) * sizeof(float);
-    if (spectrum.size() < spectrum_bytes) throw Error(ErrorCode::Internal, "long convolution: spectrum buffer too small");
-    // The filter goes through the workspace (its first C rows), so one FFT plan serves filters and signals.
-    // The other rows are zeroed: VkFFT may transform rows in pairs, so stale NaNs there would leak in. Taps
-    // beyond L never reach an output, so only min(S, L) are transformed.
-    record_pack(rec, h, 1, std::min(taps_, length_));
-    if (batch_ > 1) rec.fill(workspace_.slice().sub(spectrum_bytes, workspace_.size() - spectrum_bytes), 0);
-    FftPlan& fft = plan();
-    rec.external({{workspace_.slice(), gpu::Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_forward(cmd); });
-    rec.copy(workspace_.slice().sub(0, spectrum_bytes), spectrum.slice().sub(0, spectrum_bytes));
+    if (h.rows != taps_ || h.cols != channels_ || group_ != channels_)
+        throw Error(ErrorCode::Internal, "long convolution: filter view must be [taps, channels], one group");
+    const std::vector<ops::SequenceTile> tiles{{0, 1, 0, taps_, 0}};
+    record_filter_spectrum(rec, ops::TiledView{&tiles, {h}}, 0, spectrum.slice());
 }
 
 void LongConv::record(gpu::Recorder& rec, const ops::View& out, const ops::View& x, const gpu::Allocation& spectrum) {
-    const uint64_t rows = uint64_t(batch_) * length_;
-    if (x.rows != rows || x.cols != channels_ || out.rows != rows || out.cols != channels_)
-        throw Error(ErrorCode::Internal, "long convolution: x and out must be [batch * length, channels]");
-    using gpu::Access;
-    const uint32_t rf = static_cast<uint32_t>(row_floats(n_));
-    record_pack(rec, x, batch_, length_);
-    FftPlan& fft = plan();
-    rec.external({{workspace_.slice(), Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_forward(cmd); });
-
-    const uint32_t bins = static_cast<uint32_t>(n_ / 2 + 1);
-    MulPush m{batch_ * channels_, channels_, bins, rf, 1.0f / static_cast<float>(n_)};
-    rec.dispatch("fft_spectral_mul", {}, {{workspace_.slice(), Access::ReadWrite}, {spectrum.slice(), Access::Read}},
-                 m, ops::grid_1d(rec.caps(), uint64_t(batch_) * channels_ * bins, 256));
-
-    rec.external({{workspace_.slice(), Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_inverse(cmd); });
-    UnpackPush u{batch_, length_, channels_, rf, ops::push_view(out)};
-    rec.dispatch("fft_unpack", {}, {{out.slice, Access::Write}, {workspace_.slice(), Access::Read}}, u,
-                 ops::grid_1d(rec.caps(), rows * channels_, 256));
+    if (group_ != channels_) throw Error(ErrorCode::Internal, "long convolution: untiled form needs one group");
+    const std::vector<ops::SequenceTile> tiles{{0, batch_, 0, length_, 0}};
+    record(rec, ops::TiledView{&tiles, {out}}, ops::TiledView{&tiles, {x}}, nullptr, 0, spectrum.slice());
 }
 
 }  // namespace hyenavk::fft

@@ -126,15 +126,17 @@ void Device::init_common() {
     vk_check(table_.vkCreateCommandPool(device_, &pool_info, nullptr, &command_pool_), "vkCreateCommandPool");
     VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     fence_info.flags = VK_FENCE_CREATE_SIGNALED_BIT;  // so a wait before the first submission returns at once
-    vk_check(table_.vkCreateFence(device_, &fence_info, nullptr, &fence_), "vkCreateFence");
+    for (VkFence& fence : fences_)
+        vk_check(table_.vkCreateFence(device_, &fence_info, nullptr, &fence), "vkCreateFence");
 }
 
 Device::~Device() {
     if (device_ == VK_NULL_HANDLE) return;
     // Wait for our own work only: a borrowed device's queue may carry the host's work too, which is its business.
-    if (fence_ != VK_NULL_HANDLE) {
-        if (!lost_) table_.vkWaitForFences(device_, 1, &fence_, VK_TRUE, fence_timeout_ns_);
-        table_.vkDestroyFence(device_, fence_, nullptr);
+    for (VkFence fence : fences_) {
+        if (fence == VK_NULL_HANDLE) continue;
+        if (!lost_) table_.vkWaitForFences(device_, 1, &fence, VK_TRUE, fence_timeout_ns_);
+        table_.vkDestroyFence(device_, fence, nullptr);
     }
     if (command_pool_ != VK_NULL_HANDLE) table_.vkDestroyCommandPool(device_, command_pool_, nullptr);
     if (owned_) {
@@ -206,25 +208,52 @@ void Device::submit_one_shot(VkCommandBuffer cmd) {
 
 void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
     check_not_lost();
-    VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-    submit.commandBufferCount = count;
-    submit.pCommandBuffers = cmds;
-    vk_check(table_.vkResetFences(device_, 1, &fence_), "vkResetFences");
-    lock_queue();
-    const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, fence_);
-    unlock_queue();
-    if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
-    vk_check(submitted, "vkQueueSubmit");
-    const VkResult waited = table_.vkWaitForFences(device_, 1, &fence_, VK_TRUE, fence_timeout_ns_);
-    if (waited == VK_ERROR_DEVICE_LOST) lost_ = true;
-    if (waited == VK_TIMEOUT) {
-        // The work may still complete; we cannot reuse resources it touches, so the context is given up.
-        lost_ = true;
-        throw Error(ErrorCode::Timeout, "vkWaitForFences timed out after " +
-                                            std::to_string(fence_timeout_ns_ / 1000000) +
-                                            " ms; the context can no longer be used");
+    // Each command buffer goes to the queue in a vkQueueSubmit of its own, not as one of several VkSubmitInfos
+    // of a single call: a driver may merge the batches of one call into one job (chained command buffers),
+    // which a watchdog then times as a whole, and a host sharing a borrowed queue could not get its own work
+    // (a frame) in between. Two submissions at most are queued at a time: the next one is ready when the
+    // current one ends, so the GPU does not idle between them, while each is still waited for with the fence
+    // timeout of its own.
+    std::array<bool, 2> pending{};
+    const auto wait = [&](uint32_t slot) {
+        pending[slot] = false;
+        const VkResult waited = table_.vkWaitForFences(device_, 1, &fences_[slot], VK_TRUE, fence_timeout_ns_);
+        if (waited == VK_ERROR_DEVICE_LOST) lost_ = true;
+        if (waited == VK_TIMEOUT) {
+            // The work may still complete; we cannot reuse resources it touches, so the context is given up.
+            lost_ = true;
+            throw Error(ErrorCode::Timeout, "vkWaitForFences timed out after " +
+                                                std::to_string(fence_timeout_ns_ / 1000000) +
+                                                " ms; the context can no longer be used");
+        }
+        vk_check(waited, "vkWaitForFences");
+    };
+    try {
+        for (uint32_t i = 0; i < count; ++i) {
+            const uint32_t slot = i % 2;
+            if (pending[slot]) wait(slot);
+            vk_check(table_.vkResetFences(device_, 1, &fences_[slot]), "vkResetFences");
+            VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+            submit.commandBufferCount = 1;
+            submit.pCommandBuffers = &cmds[i];
+            lock_queue();
+            const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, fences_[slot]);
+            unlock_queue();
+            if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
+            vk_check(submitted, "vkQueueSubmit");
+            pending[slot] = true;
+        }
+        for (uint32_t i = count < 2 ? 0 : count - 2; i < count; ++i)
+            if (pending[i % 2]) wait(i % 2);
+    } catch (...) {
+        // A submission that failed leaves the one before it queued: it must end before the caller may touch
+        // (or free) what it uses, or reset its fence. If it does not, the device is given up.
+        for (uint32_t slot = 0; slot < 2 && !lost_; ++slot)
+            if (pending[slot] &&
+                table_.vkWaitForFences(device_, 1, &fences_[slot], VK_TRUE, fence_timeout_ns_) != VK_SUCCESS)
+                lost_ = true;
+        throw;
     }
-    vk_check(waited, "vkWaitForFences");
 }
 
 }  // namespace hyenavk::gpu

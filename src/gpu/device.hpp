@@ -1,6 +1,7 @@
 // A logical device with one compute queue, its own or borrowed, and the submission path.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,8 +40,14 @@ public:
     VkCommandBuffer begin_one_shot();
     // Ends, submits and waits for `cmd`, then frees it.
     void submit_one_shot(VkCommandBuffer cmd);
-    // Submits recorded command buffers and waits for them (fence with the context's timeout).
+    // Submits each of `cmds` as its own queue submission, in order, and waits for all of them. The context's
+    // fence timeout applies to each submission; after a timeout or a lost device nothing they use may be freed.
     void submit_and_wait(const VkCommandBuffer* cmds, uint32_t count);
+
+    // The most estimated work (arithmetic operations, see ContextOptions::max_submission_work) a Recorder puts
+    // into one command buffer; 0 for no bound.
+    uint64_t max_submission_work() const { return max_submission_work_; }
+    void set_max_submission_work(uint64_t work) { max_submission_work_ = work; }
 
     // Serialises use of the queue with the host (its lock callbacks) and with other hyenavk threads.
     void lock_queue();
@@ -67,11 +74,14 @@ private:
     bool owned_ = false;
     bool lost_ = false;
     uint64_t fence_timeout_ns_ = 0;
+    uint64_t max_submission_work_ = 0;
     DeviceInfo info_;
     VolkDeviceTable table_{};
     VkPhysicalDeviceMemoryProperties memory_properties_{};
     VkCommandPool command_pool_ = VK_NULL_HANDLE;
-    VkFence fence_ = VK_NULL_HANDLE;
+    // One fence per submission in flight: submit_and_wait keeps up to two queued so the GPU never idles
+    // between the submissions of a split plan.
+    std::array<VkFence, 2> fences_{};
     std::mutex pool_mutex_;
     std::mutex queue_mutex_;
     std::function<void()> host_lock_, host_unlock_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include <unistd.h>
+
 #include "gpu/device.hpp"
 #include "gpu/vk_check.hpp"
 
@@ -42,12 +44,14 @@ MemoryPools::MemoryPools(Device& device) : device_(device) {
     const DeviceCaps& caps = device.caps();
     // One alignment serves descriptors (storage offsets), flushes of non-coherent memory and vector loads.
     alignment_ = std::max<VkDeviceSize>({caps.min_storage_buffer_offset_alignment, caps.non_coherent_atom_size, 16});
+    budget_ = default_budget();
 }
 
 MemoryPools::~MemoryPools() {
     const VolkDeviceTable& vk = device_.vk();
     for (auto& list : blocks_)
         for (auto& b : list) {
+            if (b->memory == VK_NULL_HANDLE) continue;
             if (b->mapped) vk.vkUnmapMemory(device_.handle(), b->memory);
             vk.vkDestroyBuffer(device_.handle(), b->buffer, nullptr);
             vk.vkFreeMemory(device_.handle(), b->memory, nullptr);
@@ -79,6 +83,12 @@ uint32_t MemoryPools::pick_memory_type(uint32_t type_bits, Lifetime lifetime, in
 }
 
 size_t MemoryPools::add_block(int lifetime, VkDeviceSize size) {
+    VkDeviceSize held = 0;
+    for (VkDeviceSize r : stats_.reserved) held += r;
+    if (budget_ && held + size > budget_)
+        throw Error(ErrorCode::OutOfMemory, "device memory budget exceeded: hyenavk holds " + mib(held) + " and needs " +
+                                                mib(size) + " more, beyond the budget of " + mib(budget_) +
+                                                " (ContextOptions::memory_budget_bytes, --memory-budget)");
     const VolkDeviceTable& vk = device_.vk();
     VkDevice dev = device_.handle();
     auto block = std::make_unique<Block>();
@@ -121,11 +131,42 @@ size_t MemoryPools::add_block(int lifetime, VkDeviceSize size) {
     }
     block->free.emplace(0, size);
     stats_.reserved[lifetime] += size;
+
     VkDeviceSize total = 0;
     for (VkDeviceSize r : stats_.reserved) total += r;
     stats_.peak_reserved = std::max(stats_.peak_reserved, total);
-    blocks_[lifetime].push_back(std::move(block));
-    return blocks_[lifetime].size() - 1;
+    auto& list = blocks_[lifetime];
+    for (size_t i = 0; i < list.size(); ++i)
+        if (list[i]->memory == VK_NULL_HANDLE) {
+            list[i] = std::move(block);
+            return i;
+        }
+    list.push_back(std::move(block));
+    return list.size() - 1;
+}
+
+Allocation MemoryPools::take(int l, size_t index, VkDeviceSize size, VkDeviceSize reserved) {
+    Block& b = *blocks_[l][index];
+    for (auto it = b.free.begin(); it != b.free.end(); ++it) {
+        if (it->second < reserved) continue;
+        const VkDeviceSize offset = it->first;
+        const VkDeviceSize rest = it->second - reserved;
+        b.free.erase(it);
+        if (rest) b.free.emplace(offset + reserved, rest);
+        Allocation a;
+        a.pools_ = this;
+        a.lifetime_ = l;
+        a.block_ = index;
+        a.slice_ = {b.buffer, offset, size};
+        a.reserved_ = reserved;
+        a.dedicated_ = b.dedicated;
+        a.mapped_ = b.mapped ? b.mapped + offset : nullptr;
+        a.coherent_ = b.coherent;
+        a.memory_ = b.memory;
+        stats_.used[l] += reserved;
+        return a;
+    }
+    return {};
 }
 
 Allocation MemoryPools::allocate(Lifetime lifetime, VkDeviceSize size) {
@@ -136,38 +177,83 @@ Allocation MemoryPools::allocate(Lifetime lifetime, VkDeviceSize size) {
         throw Error(ErrorCode::DeviceLimit, "a buffer of " + mib(size) + " exceeds the device's maximum allocation size (" +
                                                 mib(max_alloc) + ", maxMemoryAllocationSize)");
     std::lock_guard<std::mutex> lock(mutex_);
-    auto take = [&](size_t index) -> Allocation {
-        Block& b = *blocks_[l][index];
-        for (auto it = b.free.begin(); it != b.free.end(); ++it) {
-            if (it->second < reserved) continue;
-            const VkDeviceSize offset = it->first;
-            const VkDeviceSize rest = it->second - reserved;
-            b.free.erase(it);
-            if (rest) b.free.emplace(offset + reserved, rest);
-            Allocation a;
-            a.pools_ = this;
-            a.lifetime_ = l;
-            a.block_ = index;
-            a.slice_ = {b.buffer, offset, size};
-            a.reserved_ = reserved;
-            a.mapped_ = b.mapped ? b.mapped + offset : nullptr;
-            a.coherent_ = b.coherent;
-            a.memory_ = b.memory;
-            stats_.used[l] += reserved;
-            return a;
-        }
-        return {};
-    };
     for (size_t i = 0; i < blocks_[l].size(); ++i) {
-        Allocation a = take(i);
+        if (blocks_[l][i]->dedicated || blocks_[l][i]->memory == VK_NULL_HANDLE) continue;
+        Allocation a = take(l, i, size, reserved);
         if (!a.empty()) return a;
     }
     const VkDeviceSize base = lifetime == Lifetime::Staging ? kStagingBlockSize : kDefaultBlockSize;
-    return take(add_block(l, std::max(reserved, std::min(base, max_alloc))));
+    return take(l, add_block(l, std::max(reserved, std::min(base, max_alloc))), size, reserved);
+}
+
+VkDeviceSize MemoryPools::dedicated_bytes(VkDeviceSize size) const {
+    return align_up(std::max<VkDeviceSize>(size, 1), alignment_);
+}
+
+Allocation MemoryPools::allocate_dedicated(Lifetime lifetime, VkDeviceSize size) {
+    const int l = static_cast<int>(lifetime);
+    const VkDeviceSize reserved = dedicated_bytes(size);
+    if (reserved > device_.caps().max_memory_allocation_size)
+        throw Error(ErrorCode::DeviceLimit, "a buffer of " + mib(size) + " exceeds the device's maximum allocation size (" +
+                                                mib(device_.caps().max_memory_allocation_size) +
+                                                ", maxMemoryAllocationSize)");
+    std::lock_guard<std::mutex> lock(mutex_);
+    const size_t index = add_block(l, reserved);
+    blocks_[l][index]->dedicated = true;
+    return take(l, index, size, reserved);
+}
+
+void MemoryPools::destroy_block(int lifetime, size_t index) {
+    Block& b = *blocks_[lifetime][index];
+    const VolkDeviceTable& vk = device_.vk();
+    if (b.mapped) vk.vkUnmapMemory(device_.handle(), b.memory);
+    vk.vkDestroyBuffer(device_.handle(), b.buffer, nullptr);
+    vk.vkFreeMemory(device_.handle(), b.memory, nullptr);
+    stats_.reserved[lifetime] -= b.size;
+    b = Block{};  // the slot stays, so other allocations' block indices remain valid
+}
+
+void MemoryPools::set_budget(VkDeviceSize bytes) {
+    const VkDeviceSize value = bytes ? bytes : default_budget();
+    std::lock_guard<std::mutex> lock(mutex_);
+    budget_ = value;
+}
+
+VkDeviceSize MemoryPools::budget() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return budget_;
+}
+
+VkDeviceSize MemoryPools::default_budget() const {
+    const DeviceCaps& caps = device_.caps();
+    if (device_.info().type == DeviceType::Cpu) {
+        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        if (pages > 0 && page > 0) return VkDeviceSize(pages) * VkDeviceSize(page) / 2;
+    }
+    const auto& props = device_.memory_properties();
+    uint32_t heap = 0;
+    for (uint32_t i = 0; i < props.memoryHeapCount; ++i)
+        if ((props.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            props.memoryHeaps[i].size > props.memoryHeaps[heap].size)
+            heap = i;
+    if (caps.memory_budget) {
+        VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+        VkPhysicalDeviceMemoryProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+        props2.pNext = &budget;
+        vkGetPhysicalDeviceMemoryProperties2(device_.physical(), &props2);
+        // heapBudget counts what this process already holds as usable; the pools' own blocks are part of it.
+        if (budget.heapBudget[heap] > 0) return budget.heapBudget[heap];
+    }
+    return props.memoryHeaps[heap].size;
 }
 
 void MemoryPools::free_range(int lifetime, size_t block, VkDeviceSize offset, VkDeviceSize size) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (blocks_[lifetime][block]->dedicated) {
+        stats_.used[lifetime] -= size;
+        destroy_block(lifetime, block);
+        return;
+    }
     auto& free = blocks_[lifetime][block]->free;
     auto [it, inserted] = free.emplace(offset, size);
     // Coalesce with the neighbours so that large requests can reuse freed space.

@@ -61,6 +61,7 @@ private:
     size_t block_ = 0;
     BufferSlice slice_;
     VkDeviceSize reserved_ = 0;  // size rounded to the alignment, as held in the free list
+    bool dedicated_ = false;     // owns its whole block, which goes back to the device on release
     std::byte* mapped_ = nullptr;
     bool coherent_ = true;
     VkDeviceMemory memory_ = VK_NULL_HANDLE;
@@ -79,9 +80,23 @@ public:
     MemoryPools(const MemoryPools&) = delete;
     MemoryPools& operator=(const MemoryPools&) = delete;
 
-    // Throws DeviceLimit when `size` exceeds the device's largest allocation, OutOfMemory when none is left.
+    // Throws DeviceLimit when `size` exceeds the device's largest allocation, OutOfMemory when none is left
+    // or the budget would be exceeded.
     Allocation allocate(Lifetime lifetime, VkDeviceSize size);
+    // A block of its own, sized exactly (rounded to the alignment) and returned to the device when the
+    // allocation is released: for large, plan-sized buffers whose footprint must be predictable.
+    Allocation allocate_dedicated(Lifetime lifetime, VkDeviceSize size);
+    // The bytes a dedicated allocation of `size` reserves.
+    VkDeviceSize dedicated_bytes(VkDeviceSize size) const;
     MemoryStats stats() const;
+
+    // Device memory hyenavk may hold at once; block allocations beyond it fail with OutOfMemory.
+    // 0 restores the default (see default_budget()).
+    void set_budget(VkDeviceSize bytes);
+    VkDeviceSize budget() const;
+    // What the device can give: VK_EXT_memory_budget's heap budget where present, else the device-local
+    // heap; on a CPU device (lavapipe, whose heap size is nominal) half of the host's physical memory.
+    VkDeviceSize default_budget() const;
     // Blocks above this size are made only for single requests larger than it.
     static constexpr VkDeviceSize kDefaultBlockSize = 64ull << 20;
     static constexpr VkDeviceSize kStagingBlockSize = 16ull << 20;
@@ -95,7 +110,10 @@ private:
         std::byte* mapped = nullptr;
         bool coherent = true;
         std::map<VkDeviceSize, VkDeviceSize> free;  // offset -> size, coalesced
+        bool dedicated = false;
     };
+    Allocation take(int lifetime, size_t index, VkDeviceSize size, VkDeviceSize reserved);
+    void destroy_block(int lifetime, size_t index);
     void free_range(int lifetime, size_t block, VkDeviceSize offset, VkDeviceSize size);
     size_t add_block(int lifetime, VkDeviceSize size);
     uint32_t pick_memory_type(uint32_t type_bits, Lifetime lifetime, int attempt) const;
@@ -105,6 +123,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<std::unique_ptr<Block>> blocks_[kLifetimeCount];
     MemoryStats stats_;
+    VkDeviceSize budget_ = 0;
 };
 
 }  // namespace hyenavk::gpu

@@ -1,9 +1,12 @@
 #include "gpu/recorder.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 #include "gpu/device.hpp"
 #include "gpu/pipelines.hpp"
+#include "gpu/shader_registry.hpp"
 #include "gpu/vk_check.hpp"
 
 namespace hyenavk::gpu {
@@ -14,18 +17,40 @@ constexpr VkPipelineStageFlags kWorkStages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BI
 constexpr VkAccessFlags kWorkAccess = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
                                       VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
 
+constexpr uint64_t kMaxWork = std::numeric_limits<uint64_t>::max();
+
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > kMaxWork - b ? kMaxWork : a + b; }
+uint64_t saturating_mul(uint64_t a, uint64_t b) { return b != 0 && a > kMaxWork / b ? kMaxWork : a * b; }
+
+// Invocations per workgroup of `shader`, from the LocalSize execution mode of its SPIR-V (sizes given by
+// specialization constants count at their default). 1 where the module does not say.
+uint64_t workgroup_invocations(std::string_view shader) {
+    constexpr uint32_t kOpExecutionMode = 16, kOpFunction = 54, kLocalSize = 17;
+    const ShaderCode* code = find_shader(shader);
+    if (!code || code->word_count < 5) return 1;
+    for (size_t i = 5; i < code->word_count;) {
+        const uint32_t word_count = code->words[i] >> 16, opcode = code->words[i] & 0xffffu;
+        if (word_count == 0 || i + word_count > code->word_count || opcode == kOpFunction) break;
+        if (opcode == kOpExecutionMode && word_count >= 6 && code->words[i + 2] == kLocalSize)
+            return std::max<uint64_t>(1, uint64_t(code->words[i + 3]) * code->words[i + 4] * code->words[i + 5]);
+        i += word_count;
+    }
+    return 1;
+}
+
 }  // namespace
 
 Plan& Plan::operator=(Plan&& other) noexcept {
     if (this != &other) {
         release();
         device_ = other.device_;
-        cmd_ = other.cmd_;
+        cmds_ = std::move(other.cmds_);
         descriptor_pools_ = std::move(other.descriptor_pools_);
         dispatches_ = other.dispatches_;
         barriers_ = other.barriers_;
+        work_ = other.work_;
         other.device_ = nullptr;
-        other.cmd_ = VK_NULL_HANDLE;
+        other.cmds_.clear();
         other.descriptor_pools_.clear();
     }
     return *this;
@@ -37,48 +62,72 @@ void Plan::release() {
     if (!device_) return;
     const VolkDeviceTable& vk = device_->vk();
     // After a timed-out wait the work may still be running: its objects are left to the device's destruction.
-    if (!device_->lost() && cmd_ != VK_NULL_HANDLE) {
+    if (!device_->lost() && !cmds_.empty()) {
         std::lock_guard<std::mutex> lock(device_->pool_mutex());
-        vk.vkFreeCommandBuffers(device_->handle(), device_->command_pool(), 1, &cmd_);
+        vk.vkFreeCommandBuffers(device_->handle(), device_->command_pool(), static_cast<uint32_t>(cmds_.size()),
+                                cmds_.data());
     }
     if (!device_->lost())
         for (VkDescriptorPool pool : descriptor_pools_) vk.vkDestroyDescriptorPool(device_->handle(), pool, nullptr);
     device_ = nullptr;
-    cmd_ = VK_NULL_HANDLE;
+    cmds_.clear();
     descriptor_pools_.clear();
 }
 
 void Plan::submit() {
-    if (!device_) throw Error(ErrorCode::Internal, "submit of an empty plan");
-    device_->submit_and_wait(&cmd_, 1);
+    if (!device_ || cmds_.empty()) throw Error(ErrorCode::Internal, "submit of an empty plan");
+    device_->submit_and_wait(cmds_.data(), static_cast<uint32_t>(cmds_.size()));
 }
 
-Recorder::Recorder(Device& device, Pipelines& pipelines) : device_(device), pipelines_(pipelines) {
+Recorder::Recorder(Device& device, Pipelines& pipelines)
+    : device_(device), pipelines_(pipelines), max_work_(device.max_submission_work()) {
     device_.check_not_lost();
     plan_.device_ = &device_;
-    VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    alloc.commandPool = device_.command_pool();
-    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    alloc.commandBufferCount = 1;
-    {
-        std::lock_guard<std::mutex> lock(device_.pool_mutex());
-        vk_check(device_.vk().vkAllocateCommandBuffers(device_.handle(), &alloc, &plan_.cmd_),
-                 "vkAllocateCommandBuffers");
-    }
-    VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    vk_check(device_.vk().vkBeginCommandBuffer(plan_.cmd_, &begin), "vkBeginCommandBuffer");
-    // Work from earlier submissions (uploads, other plans) may still be writing what this plan reads; one
-    // barrier at the start orders everything before against everything in this plan.
-    device_.memory_barrier(plan_.cmd_, kWorkStages | VK_PIPELINE_STAGE_HOST_BIT,
-                   kWorkAccess | VK_ACCESS_HOST_WRITE_BIT, kWorkStages, kWorkAccess);
+    begin_command_buffer();
 }
 
 Recorder::~Recorder() = default;
 
 const DeviceCaps& Recorder::caps() const { return device_.caps(); }
 
+void Recorder::begin_command_buffer() {
+    VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    alloc.commandPool = device_.command_pool();
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    {
+        std::lock_guard<std::mutex> lock(device_.pool_mutex());
+        vk_check(device_.vk().vkAllocateCommandBuffers(device_.handle(), &alloc, &cmd), "vkAllocateCommandBuffers");
+    }
+    plan_.cmds_.push_back(cmd);
+    VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    vk_check(device_.vk().vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
+    // Work from earlier submissions (uploads, other plans, this plan's earlier command buffers) may still be
+    // writing what this command buffer reads; one barrier at the start orders everything before it on the
+    // queue against everything in it, so no access recorded earlier needs tracking any more.
+    device_.memory_barrier(cmd, kWorkStages | VK_PIPELINE_STAGE_HOST_BIT, kWorkAccess | VK_ACCESS_HOST_WRITE_BIT,
+                           kWorkStages, kWorkAccess);
+    pending_reads_.clear();
+    pending_writes_.clear();
+    buffer_work_ = 0;
+}
+
+void Recorder::reserve(uint64_t work) {
+    if (plan_.cmds_.empty()) throw Error(ErrorCode::Internal, "recording into a finished recorder");
+    // A command never splits: one that alone exceeds the bound gets a command buffer to itself.
+    if (max_work_ != 0 && buffer_work_ != 0 && saturating_add(buffer_work_, work) > max_work_) {
+        // Nothing is needed at the end of this buffer: the next one begins with a barrier against all of it,
+        // and the last one of the plan makes every write visible to the host.
+        vk_check(device_.vk().vkEndCommandBuffer(cmd()), "vkEndCommandBuffer");
+        begin_command_buffer();
+    }
+    buffer_work_ = saturating_add(buffer_work_, work);
+    plan_.work_ = saturating_add(plan_.work_, work);
+}
+
 void Recorder::barrier() {
-    device_.memory_barrier(plan_.cmd_, kWorkStages, kWorkAccess, kWorkStages, kWorkAccess);
+    device_.memory_barrier(cmd(), kWorkStages, kWorkAccess, kWorkStages, kWorkAccess);
     pending_reads_.clear();
     pending_writes_.clear();
     ++plan_.barriers_;
@@ -126,7 +175,7 @@ VkDescriptorSet Recorder::allocate_set() {
 
 void Recorder::dispatch(std::string_view shader, std::span<const uint32_t> spec,
                         std::initializer_list<Binding> bindings, const void* push, uint32_t push_bytes,
-                        std::array<uint32_t, 3> groups) {
+                        std::array<uint32_t, 3> groups, uint64_t work) {
     const DeviceCaps& caps = device_.caps();
     if (bindings.size() > Pipelines::kMaxBindings)
         throw Error(ErrorCode::Internal, "too many bindings for " + std::string(shader));
@@ -162,38 +211,51 @@ void Recorder::dispatch(std::string_view shader, std::span<const uint32_t> spec,
     const VolkDeviceTable& vk = device_.vk();
     vk.vkUpdateDescriptorSets(device_.handle(), n, writes, 0, nullptr);
 
+    if (work == 0) {
+        const uint64_t total_groups = saturating_mul(saturating_mul(groups[0], groups[1]), groups[2]);
+        work = saturating_mul(saturating_mul(total_groups, workgroup_invocations(shader)), kOpsPerInvocation);
+    }
+    reserve(work);
     track(bindings);
-    vk.vkCmdBindPipeline(plan_.cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
-    vk.vkCmdBindDescriptorSets(plan_.cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_.layout(), 0, 1, &set, 0,
+    const VkCommandBuffer cmd_buffer = cmd();
+    vk.vkCmdBindPipeline(cmd_buffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+    vk.vkCmdBindDescriptorSets(cmd_buffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_.layout(), 0, 1, &set, 0,
                                nullptr);
-    if (push_bytes) vk.vkCmdPushConstants(plan_.cmd_, pipelines_.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
-    vk.vkCmdDispatch(plan_.cmd_, groups[0], groups[1], groups[2]);
+    if (push_bytes) vk.vkCmdPushConstants(cmd_buffer, pipelines_.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+    vk.vkCmdDispatch(cmd_buffer, groups[0], groups[1], groups[2]);
     ++plan_.dispatches_;
 }
 
 void Recorder::copy(const BufferSlice& src, const BufferSlice& dst) {
     if (src.size != dst.size) throw Error(ErrorCode::Internal, "copy between slices of different sizes");
+    reserve(saturating_mul(saturating_mul(src.size, 2), kOpsPerByte));
     track({{src, Access::Read}, {dst, Access::Write}});
     const VkBufferCopy region{src.offset, dst.offset, src.size};
-    device_.vk().vkCmdCopyBuffer(plan_.cmd_, src.buffer, dst.buffer, 1, &region);
+    device_.vk().vkCmdCopyBuffer(cmd(), src.buffer, dst.buffer, 1, &region);
 }
 
 void Recorder::fill(const BufferSlice& dst, uint32_t value) {
+    reserve(saturating_mul(dst.size, kOpsPerByte));
     track({{dst, Access::Write}});
-    device_.vk().vkCmdFillBuffer(plan_.cmd_, dst.buffer, dst.offset, dst.size, value);
+    device_.vk().vkCmdFillBuffer(cmd(), dst.buffer, dst.offset, dst.size, value);
 }
 
-void Recorder::external(std::initializer_list<Binding> bindings, const std::function<void(VkCommandBuffer)>& record) {
+void Recorder::external(std::initializer_list<Binding> bindings, const std::function<void(VkCommandBuffer)>& record,
+                        uint64_t work) {
+    if (work == 0)
+        for (const Binding& b : bindings) work = saturating_add(work, saturating_mul(b.slice.size, 4 * kOpsPerByte));
+    reserve(work);
     track(bindings);
-    record(plan_.cmd_);
+    record(cmd());
     ++plan_.dispatches_;
 }
 
 Plan Recorder::finish() {
-    // Results are read by the host after the fence: make every write visible to it.
-    device_.memory_barrier(plan_.cmd_, kWorkStages, kWorkAccess, VK_PIPELINE_STAGE_HOST_BIT,
-                   VK_ACCESS_HOST_READ_BIT);
-    vk_check(device_.vk().vkEndCommandBuffer(plan_.cmd_), "vkEndCommandBuffer");
+    if (plan_.cmds_.empty()) throw Error(ErrorCode::Internal, "a recorder finishes only once");
+    // Results are read by the host after the last fence: make every write visible to it. The barrier's first
+    // scope takes in the plan's earlier command buffers too, which went to the same queue before this one.
+    device_.memory_barrier(cmd(), kWorkStages, kWorkAccess, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    vk_check(device_.vk().vkEndCommandBuffer(cmd()), "vkEndCommandBuffer");
     pending_reads_.clear();
     pending_writes_.clear();
     return std::move(plan_);

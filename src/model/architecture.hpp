@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hyenavk/model.hpp"
+
 namespace hyenavk::model {
 
 class Architecture {
@@ -29,6 +31,13 @@ public:
                                        bool full_sequence) = 0;
     // Device memory the weights and one forward of this shape occupy.
     virtual uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const = 0;
+    // How that memory is used; architectures without a tiled plan report the whole sequence as one tile.
+    virtual MemoryPlan memory_plan(uint32_t batch, uint32_t length, bool full_sequence) const {
+        MemoryPlan plan;
+        plan.total_bytes = device_bytes(batch, length, full_sequence);
+        plan.tile_rows = batch * length;
+        return plan;
+    }
 };
 
 }  // namespace hyenavk::model

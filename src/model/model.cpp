@@ -44,6 +44,8 @@ void check_finite_input(std::span<const float> input, uint32_t length, uint32_t 
 
 }  // namespace
 
+const char* to_string(Precision precision) noexcept { return precision == Precision::Fp16 ? "fp16" : "fp32"; }
+
 Model::Model(std::unique_ptr<detail::ModelImpl> impl) : impl_(std::move(impl)) {}
 Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
@@ -63,11 +65,12 @@ Model Model::load(Context& context, const std::string& path, const LoadOptions& 
     if (impl->arch == "hyena_operator") {
         const HyenaOperatorConfig c = model::hyena_operator_from_json(config);
         const auto weights = model::HostWeights::from_file(file, model::hyena_operator_tensors(c), options.check_finite);
-        impl->net = std::make_unique<model::HyenaOperatorGpu>(context.impl(), c, weights);
+        impl->net = std::make_unique<model::HyenaOperatorGpu>(context.impl(), c, weights, options.precision);
     } else {
         const StripedHyenaConfig c = model::striped_hyena_from_json(config);
         const auto weights = model::HostWeights::from_file(file, model::striped_hyena_tensors(c), options.check_finite);
-        impl->net = std::make_unique<model::StripedHyenaGpu>(context.impl(), c, weights);
+        impl->net = std::make_unique<model::StripedHyenaGpu>(context.impl(), c, weights, options.precision,
+                                                             options.spectrum_cache_bytes);
     }
     return Model(std::move(impl));
 }
@@ -88,6 +91,10 @@ std::vector<float> Model::forward(std::span<const float> input, uint32_t batch, 
     impl_->net->validate_input(input, batch, length);
     if (impl_->check_finite) check_finite_input(input, length, input_features());
     return impl_->net->forward(input, batch, length, full_sequence);
+}
+
+MemoryPlan Model::memory_plan(uint32_t batch, uint32_t length, bool full_sequence) const {
+    return impl_->net->memory_plan(batch, length, full_sequence);
 }
 
 uint64_t Model::device_memory_bytes(uint32_t batch, uint32_t length, bool full_sequence) const {

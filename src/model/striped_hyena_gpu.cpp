@@ -1,10 +1,15 @@
 #include "model/striped_hyena_gpu.hpp"
 
+#include <algorithm>
+#include <functional>
 #include <string>
 
 #include "fft/long_conv.hpp"
+#include "fft/vkfft_plan.hpp"
+#include "io/float16.hpp"
 #include "model/config.hpp"
 #include "ops/conv.hpp"
+#include "ops/convert.hpp"
 #include "ops/dense.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/norm.hpp"
@@ -12,140 +17,359 @@
 namespace hyenavk::model {
 namespace {
 
+using ops::ElementType;
+using ops::SequenceTile;
+using ops::TiledView;
 using ops::View;
 using ops::WeightLayout;
 
-// The activation buffers of one forward, in floats: one place lists them, for allocation and for the estimate.
-struct ActivationSizes {
-    uint64_t input, stream, projections, wide, output;
-};
+constexpr uint32_t kMaxTileRows = 32768;      // beyond this, longer tiles only grow the scratch
+constexpr uint64_t kMaxFftWorkspace = 256ull << 20;
 
-ActivationSizes activation_sizes(const StripedHyenaConfig& c, uint32_t batch, uint32_t length, bool full) {
-    const uint64_t rows = uint64_t(batch) * length;
-    return {rows * c.embed_dim, rows * c.hidden_size, rows * (uint64_t(c.order) + 1) * c.hidden_size,
-            rows * 4ull * c.hidden_size, (full ? rows : batch) * uint64_t(c.hidden_size)};
-}
+std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 
 uint32_t hyena_block_count(const StripedHyenaConfig& c) { return (c.num_layers + 1) / 2; }
+uint32_t filter_count(const StripedHyenaConfig& c) { return hyena_block_count(c) * c.order; }
+
+// Scratch buffers of one tile, in elements of the storage type (T = tile rows, h = halo). Which step uses
+// which buffer is fixed by the recording below; buffers of steps that never overlap share memory.
+struct Scratch {
+    uint64_t a, b, c, d, e, f;  // a: [T+h, H] norms; b: [T+h, 4H] projections, FFN gate; c: [T, 4H] FFN up;
+                                // d, e, f: [T, H] short-lived results
+    static Scratch of(const StripedHyenaConfig& cfg, uint64_t T, uint64_t h) {
+        const uint64_t H = cfg.hidden_size;
+        return {(T + h) * H, (T + h) * 4 * H, T * 4 * H, T * H, T * H, T * H};
+    }
+};
+
+// Offsets of the scratch buffers and of the FFT region in the arena (the FFT region overlaps the tile
+// buffers: the long convolutions run between tile passes).
+struct ArenaLayout {
+    uint64_t a, b, c, d, e, f, tile_end;  // bytes
+    uint64_t workspace, spectrum, fft_end;
+    uint64_t total() const { return std::max(tile_end, fft_end); }
+};
+
+ArenaLayout arena_layout(const Scratch& s, uint32_t element_bytes, uint64_t workspace_bytes, uint64_t spectrum_bytes,
+                         uint64_t alignment) {
+    auto up = [alignment](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
+    ArenaLayout l{};
+    uint64_t at = 0;
+    for (auto [field, elems] : {std::pair{&l.a, s.a}, {&l.b, s.b}, {&l.c, s.c}, {&l.d, s.d}, {&l.e, s.e}, {&l.f, s.f}}) {
+        *field = at;
+        at = up(at + elems * element_bytes);
+    }
+    l.tile_end = at;
+    l.workspace = 0;
+    l.spectrum = up(workspace_bytes);
+    l.fft_end = up(l.spectrum + spectrum_bytes);
+    return l;
+}
+
+uint64_t alignment_of(const DeviceCaps& caps) {
+    return std::max<uint64_t>({caps.min_storage_buffer_offset_alignment, caps.non_coherent_atom_size, 16});
+}
 
 }  // namespace
 
 struct StripedHyenaGpu::Forward {
+    ForwardLayout layout;
     uint32_t batch = 0, length = 0;
     bool full = false;
-    gpu::Allocation input, x, a, t, y, p, g, u, output;
+    TiledTensor x, s, p, input;  // stream, signal (and full output), gates, a wide input
+    gpu::Allocation output;      // [B, H], the last steps
+    gpu::Allocation arena;
+    ArenaLayout arena_at{};
     std::unique_ptr<fft::LongConv> conv;
-    std::vector<gpu::Allocation> spectra;  // per filter, at this length
+    std::vector<gpu::Allocation> spectra;  // per (filter, channel group), where cached
     gpu::Plan plan;
 };
 
 StripedHyenaGpu::StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaConfig& config,
-                                 const HostWeights& weights)
-    : ctx_(ctx), config_(config) {
+                                 const HostWeights& weights, Precision precision, uint64_t spectrum_cache_bytes)
+    : ctx_(ctx), config_(config), element_(precision == Precision::Fp16 ? ElementType::F16 : ElementType::F32),
+      spectrum_cache_limit_(spectrum_cache_bytes ? spectrum_cache_bytes : UINT64_MAX) {
     config_.validate();
+    if (element_ == ElementType::F16 && !ctx.device->caps().storage_buffer_16bit)
+        throw Error(ErrorCode::Unsupported, "fp16 precision needs 16-bit storage buffers (storageBuffer16BitAccess), "
+                                            "which " + ctx.device->info().name + " lacks");
+    const uint32_t H = config_.hidden_size, N = config_.order;
     for (const auto& [name, tensor] : weights.all()) {
-        auto alloc = ctx.memory.allocate(gpu::Lifetime::Weights, tensor.data.size() * sizeof(float));
-        ctx.transfer.upload(alloc, 0, tensor.data.data(), tensor.data.size() * sizeof(float));
-        weight_bytes_ += alloc.size();
-        weights_.emplace(name, std::move(alloc));
+        // The implicit filters' MLP runs once, in fp32, whatever the storage of the rest.
+        const bool filter_mlp = name.find("_filter") != std::string::npos;
+        upload_weight(name, tensor.data, filter_mlp ? ElementType::F32 : element_);
+    }
+    // Column blocks of each Hyena projection, for plans that recompute one gate at a time.
+    for (uint32_t block = 1; block <= config_.num_layers; block += 2) {
+        const std::string p = block_prefix(block) + "_proj";
+        const auto& kernel = weights.at(p + ".kernel").data;
+        const auto& b = weights.at(p + ".bias").data;
+        for (uint32_t k = 0; k <= N; ++k) {
+            std::vector<float> w(uint64_t(H) * H);
+            for (uint32_t r = 0; r < H; ++r)
+                std::copy_n(kernel.begin() + uint64_t(r) * (N + 1) * H + uint64_t(k) * H, H, w.begin() + uint64_t(r) * H);
+            const std::string part = p + "#" + std::to_string(k);
+            upload_weight(part + ".kernel", w, element_);
+            upload_weight(part + ".bias", std::span<const float>(b).subspan(uint64_t(k) * H, H), element_);
+        }
     }
     compute_filters();
+    load_peak_ = ctx_.memory.stats().peak_reserved;
 }
 
 StripedHyenaGpu::~StripedHyenaGpu() = default;
 
 nlohmann::json StripedHyenaGpu::config_json() const { return to_json(config_); }
 
+void StripedHyenaGpu::upload_weight(const std::string& name, std::span<const float> data, ElementType element) {
+    auto alloc = ctx_.memory.allocate(gpu::Lifetime::Weights, data.size() * ops::element_bytes(element));
+    if (element == ElementType::F16) {
+        std::vector<uint16_t> half(data.size());
+        for (size_t i = 0; i < data.size(); ++i) half[i] = io::f32_to_f16(data[i]);
+        ctx_.transfer.upload(alloc, 0, half.data(), half.size() * sizeof(uint16_t));
+    } else {
+        ctx_.transfer.upload(alloc, 0, data.data(), data.size_bytes());
+    }
+    weights_.insert_or_assign(name, std::pair{std::move(alloc), element});
+}
+
 View StripedHyenaGpu::weight(const std::string& name, uint32_t rows, uint32_t cols) const {
     auto it = weights_.find(name);
     if (it == weights_.end()) throw Error(ErrorCode::Internal, "weight '" + name + "' was not uploaded");
-    return ops::matrix(it->second, rows, cols);
+    return ops::matrix(it->second.first, rows, cols, it->second.second);
 }
 
 const View* StripedHyenaGpu::bias(const std::string& name, View& storage) const {
     auto it = weights_.find(name);
     if (it == weights_.end()) throw Error(ErrorCode::Internal, "bias '" + name + "' was not uploaded");
-    storage = ops::matrix(it->second, 1, static_cast<uint32_t>(it->second.size() / sizeof(float)));
+    const ElementType e = it->second.second;
+    storage = ops::matrix(it->second.first, 1, static_cast<uint32_t>(it->second.first.size() / ops::element_bytes(e)), e);
     return &storage;
 }
 
 void StripedHyenaGpu::compute_filters() {
-    // h_k = dense3(sin(dense2(sin(dense1(pos))))) over pos[s] = s / max(Ls - 1, 1): weights only, so once.
+    // h_k = dense3(sin(dense2(sin(dense1(pos))))) over pos[s] = s / max(Ls - 1, 1): weights only, so once,
+    // tile by tile in fp32, stored in the model's precision.
     const uint32_t Ls = config_.taps(), F = config_.filter_size, H = config_.hidden_size;
-    std::vector<float> pos(Ls);
-    for (uint32_t s = 0; s < Ls; ++s) pos[s] = float(double(s) / double(std::max(Ls - 1, 1u)));
-    auto pos_buf = ctx_.memory.allocate(gpu::Lifetime::Activations, Ls * sizeof(float));
-    ctx_.transfer.upload(pos_buf, 0, pos.data(), pos.size() * sizeof(float));
-    auto f1 = ctx_.memory.allocate(gpu::Lifetime::Activations, uint64_t(Ls) * F * sizeof(float));
-    auto f2 = ctx_.memory.allocate(gpu::Lifetime::Activations, uint64_t(Ls) * F * sizeof(float));
+    if (filter_count(config_) == 0) return;
+    const DeviceCaps& caps = ctx_.device->caps();
+    const uint64_t widest = std::max(F, H) * sizeof(float);
+    const uint32_t rows = uint32_t(std::clamp<uint64_t>(caps.max_storage_buffer_range / widest, 1, kMaxTileRows));
+    filter_tiles_ = ops::make_tiles(1, Ls, rows);
+    const uint32_t T = ops::max_tile_rows(filter_tiles_);
 
-    gpu::Recorder rec(*ctx_.device, ctx_.pipelines);
+    auto scratch = [&](uint64_t floats) { return ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, floats * 4); };
+    auto pos_buf = scratch(T), f1 = scratch(uint64_t(T) * F), f2 = scratch(uint64_t(T) * F);
+    gpu::Allocation h32;
+    if (element_ != ElementType::F32) h32 = scratch(uint64_t(T) * H);
+    for (uint32_t i = 0; i < filter_count(config_); ++i)
+        filters_.emplace_back(ctx_, filter_tiles_, H, element_, gpu::Lifetime::Weights);
+
+    std::vector<float> pos;
     View b1, b2, b3;
-    for (uint32_t block = 1; block <= config_.num_layers; block += 2)
-        for (uint32_t k = 0; k < config_.order; ++k) {
-            const std::string f = block_prefix(block) + "_filter" + std::to_string(k);
-            auto h = ctx_.memory.allocate(gpu::Lifetime::Weights, uint64_t(Ls) * H * sizeof(float));
-            const View v1 = ops::matrix(f1, Ls, F), v2 = ops::matrix(f2, Ls, F);
-            ops::dense(rec, v1, ops::matrix(pos_buf, Ls, 1), weight(f + "_dense1.kernel", 1, F), WeightLayout::InOut,
-                       bias(f + "_dense1.bias", b1));
-            ops::sin(rec, v1, v1);
-            ops::dense(rec, v2, v1, weight(f + "_dense2.kernel", F, F), WeightLayout::InOut, bias(f + "_dense2.bias", b2));
-            ops::sin(rec, v2, v2);
-            ops::dense(rec, ops::matrix(h, Ls, H), v2, weight(f + "_dense3.kernel", F, H), WeightLayout::InOut,
-                       bias(f + "_dense3.bias", b3));
-            weight_bytes_ += h.size();
-            filters_.push_back(std::move(h));
-        }
-    rec.finish().submit();
+    for (const SequenceTile& tile : filter_tiles_) {
+        pos.resize(tile.t_count);
+        for (uint32_t s = 0; s < tile.t_count; ++s) pos[s] = float(double(tile.t0 + s) / double(std::max(Ls - 1, 1u)));
+        ctx_.transfer.upload(pos_buf, 0, pos.data(), pos.size() * sizeof(float));
+        gpu::Recorder rec(*ctx_.device, ctx_.pipelines);
+        const uint32_t n = tile.t_count;
+        const View v1 = ops::matrix(f1, n, F), v2 = ops::matrix(f2, n, F), vp = ops::matrix(pos_buf, n, 1);
+        size_t index = 0;
+        for (uint32_t block = 1; block <= config_.num_layers; block += 2)
+            for (uint32_t k = 0; k < config_.order; ++k, ++index) {
+                const std::string f = block_prefix(block) + "_filter" + std::to_string(k);
+                const size_t tile_index = size_t(&tile - filter_tiles_.data());
+                const View h = filters_[index].tile_view(tile_index);
+                const View h_out = element_ == ElementType::F32 ? h : ops::matrix(h32, n, H);
+                ops::dense(rec, v1, vp, weight(f + "_dense1.kernel", 1, F), WeightLayout::InOut, bias(f + "_dense1.bias", b1));
+                ops::sin(rec, v1, v1);
+                ops::dense(rec, v2, v1, weight(f + "_dense2.kernel", F, F), WeightLayout::InOut, bias(f + "_dense2.bias", b2));
+                ops::sin(rec, v2, v2);
+                ops::dense(rec, h_out, v2, weight(f + "_dense3.kernel", F, H), WeightLayout::InOut,
+                           bias(f + "_dense3.bias", b3));
+                if (element_ != ElementType::F32) ops::convert(rec, h, h_out);
+            }
+        rec.finish().submit();
+    }
 }
 
-uint64_t StripedHyenaGpu::forward_bytes(const StripedHyenaConfig& c, uint32_t batch, uint32_t length, bool full) {
-    const ActivationSizes s = activation_sizes(c, batch, length, full);
-    uint64_t floats = s.input + 4 * s.stream + s.projections + 2 * s.wide + s.output;
-    if (hyena_block_count(c) > 0) {
-        const uint64_t n = fft::smooth_size(uint64_t(length) + std::min(length, c.taps()) - 1);
-        const uint64_t rf = fft::row_floats(n);
-        floats += uint64_t(batch) * c.hidden_size * rf;                            // workspace
-        floats += uint64_t(hyena_block_count(c)) * c.order * c.hidden_size * rf;  // spectra
+ForwardLayout StripedHyenaGpu::layout(uint32_t batch, uint32_t length, bool full, uint64_t available) const {
+    const StripedHyenaConfig& c = config_;
+    const DeviceCaps& caps = ctx_.device->caps();
+    const gpu::MemoryPools& mem = ctx_.memory;
+    const uint32_t H = c.hidden_size, E = c.embed_dim, N = c.order, eb = ops::element_bytes(element_);
+    const uint64_t binding_limit = std::min(caps.max_storage_buffer_range, caps.max_memory_allocation_size);
+    ForwardLayout l;
+    l.halo = std::max(2u, c.conv_kernel_size - 1);
+    l.separate_input = E > H;
+
+    // Tiles: every per-tile buffer within one binding (the widest is [T + halo, 4H]).
+    const uint64_t widest = uint64_t(std::max({4 * H, (N + 1) * H, E})) * eb;
+    if (binding_limit / widest <= uint64_t(2 * l.halo))
+        throw Error(ErrorCode::DeviceLimit, "one row of " + std::to_string(widest) + " bytes leaves no room for a tile "
+                                            "within the device's storage-buffer range (" + mib(binding_limit) + ")");
+    uint64_t workspace = 0, spectrum = 0;
+    if (filter_count(c) > 0) {
+        l.group_channels = fft::LongConv::fit_group_channels(batch, length, H, c.taps(),
+                                                             std::min(binding_limit, kMaxFftWorkspace));
+        if (l.group_channels == 0)
+            throw Error(ErrorCode::DeviceLimit, "a long convolution of L = " + std::to_string(length) + " needs " +
+                                                    mib(fft::LongConv::workspace_bytes_for(batch, length, c.taps(), 1)) +
+                                                    " per channel, beyond the device's storage-buffer range (" +
+                                                    mib(binding_limit) + ")");
+        workspace = fft::LongConv::workspace_bytes_for(batch, length, c.taps(), l.group_channels);
+        spectrum = fft::LongConv::spectrum_bytes_for(length, c.taps(), l.group_channels);
     }
-    return floats * sizeof(float);
+    uint64_t cached_spectra = 0;
+    for (uint32_t i = 0; i < filter_count(c) * (l.group_channels ? H / l.group_channels : 0); ++i)
+        cached_spectra += mem.dedicated_bytes(spectrum);
+
+    // The longest tiles whose leanest plan fits: shorter tiles mean more dispatches, but less scratch.
+    const uint64_t arena_limit = caps.max_memory_allocation_size;
+    uint64_t gates = 0;
+    std::function<uint64_t(bool)> scratch_bytes;
+    for (uint32_t max_rows = uint32_t(std::min<uint64_t>(binding_limit / widest - l.halo, kMaxTileRows));;
+         max_rows = std::max(max_rows / 2, 2 * l.halo)) {
+        l.tiles = ops::make_tiles(batch, length, max_rows);
+        l.tile_rows = ops::max_tile_rows(l.tiles);
+        l.stream_bytes = TiledTensor::bytes(mem, l.tiles, H, element_);
+        l.signal_bytes = l.stream_bytes;
+        l.input_bytes = l.separate_input ? TiledTensor::bytes(mem, l.tiles, E, element_) : 0;
+        l.output_bytes = full ? 0 : mem.dedicated_bytes(uint64_t(batch) * H * eb);
+        const Scratch s = Scratch::of(c, l.tile_rows, l.halo);
+        scratch_bytes = [&, s](bool spectra_cached) {
+            return mem.dedicated_bytes(
+                arena_layout(s, eb, workspace, spectra_cached ? 0 : spectrum, alignment_of(caps)).total());
+        };
+        gates = TiledTensor::bytes(mem, l.tiles, (N + 1) * H, element_);
+        l.scratch_bytes = scratch_bytes(false);
+        const bool fits = l.total() <= available && l.scratch_bytes <= arena_limit;
+        if (fits) break;
+        if (max_rows <= 2 * l.halo || l.tile_rows < max_rows / 2 + 1) {
+            // Shorter tiles would not help (or cannot be made): say what the leanest plan needs.
+            if (l.scratch_bytes > arena_limit)
+                throw Error(ErrorCode::DeviceLimit, "the scratch of one tile (" + mib(l.scratch_bytes) +
+                                                        ") exceeds the device's maximum allocation size (" +
+                                                        mib(arena_limit) + ")");
+            throw Error(ErrorCode::OutOfMemory,
+                        "a forward of B = " + std::to_string(batch) + ", L = " + std::to_string(length) +
+                            " needs at least " + mib(l.total()) + " of device memory beyond the weights; " +
+                            mib(available) + " of the budget is left (ContextOptions::memory_budget_bytes, --memory-budget)");
+        }
+    }
+    if (lean_) return l;
+    if (l.total() + gates <= available) {
+        l.store_gates = true;
+        l.gates_bytes = gates;
+    }
+    if (filter_count(c) > 0 && cached_spectra <= spectrum_cache_limit_ &&
+        l.total() - l.scratch_bytes + scratch_bytes(true) + cached_spectra <= available) {
+        l.cache_spectra = true;
+        l.scratch_bytes = scratch_bytes(true);
+        l.spectra_bytes = cached_spectra;
+    }
+    return l;
+}
+
+uint64_t StripedHyenaGpu::resident_bytes() const {
+    const gpu::MemoryStats st = ctx_.memory.stats();
+    return st.reserved[int(gpu::Lifetime::Weights)] + st.reserved[int(gpu::Lifetime::Staging)];
+}
+
+MemoryPlan StripedHyenaGpu::memory_plan(uint32_t batch, uint32_t length, bool full) const {
+    // Staging for transfers was reserved by the weights' upload (a host-visible device needs none).
+    const uint64_t resident = resident_bytes();
+    const uint64_t budget = ctx_.memory.budget();
+    const ForwardLayout l = layout(batch, length, full, budget > resident ? budget - resident : 0);
+    MemoryPlan plan;
+    plan.total_bytes = std::max(load_peak_, resident + l.total());
+    plan.resident_bytes = resident;
+    plan.budget_bytes = budget;
+    plan.tiles = uint32_t(l.tiles.size());
+    plan.tile_rows = l.tile_rows;
+    plan.fft_channel_group = l.group_channels;
+    plan.gates_kept = l.store_gates;
+    plan.spectra_cached = l.cache_spectra || l.group_channels == 0;
+    return plan;
+}
+
+uint64_t StripedHyenaGpu::device_bytes(uint32_t batch, uint32_t length, bool full) const {
+    return memory_plan(batch, length, full).total_bytes;
 }
 
 StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t length, bool full) {
-    const auto key = std::make_tuple(batch, length, full);
-    if (auto it = forwards_.find(key); it != forwards_.end()) return *it->second;
+    const Shape key{batch, length, full};
+    if (auto it = forwards_.find(key); it != forwards_.end()) {
+        recent_.remove(key);
+        recent_.push_front(key);
+        return *it->second;
+    }
+    // Plans of other shapes give their memory back when this one needs it, oldest first.
+    auto available = [&] {
+        const gpu::MemoryStats st = ctx_.memory.stats();
+        uint64_t total = 0;
+        for (auto r : st.reserved) total += r;
+        const uint64_t budget = ctx_.memory.budget();
+        return budget > total ? budget - total : 0;
+    };
+    ForwardLayout l;
+    for (;;) {
+        try {
+            l = layout(batch, length, full, available());
+            if (forwards_.size() < kMaxCachedShapes) break;
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::OutOfMemory || forwards_.empty()) throw;
+        }
+        forwards_.erase(recent_.back());
+        recent_.pop_back();
+    }
 
     const StripedHyenaConfig& c = config_;
-    const uint32_t R = batch * length, H = c.hidden_size, E = c.embed_dim, N = c.order, K = c.conv_kernel_size;
-    const uint32_t Ls = c.taps();
+    const uint32_t H = c.hidden_size, E = c.embed_dim, N = c.order, K = c.conv_kernel_size, Ls = c.taps();
+    const ElementType el = element_;
+    const uint32_t eb = ops::element_bytes(el);
     auto fw = std::make_unique<Forward>();
+    fw->layout = std::move(l);
+    ForwardLayout& lay = fw->layout;
     fw->batch = batch;
     fw->length = length;
     fw->full = full;
-    const ActivationSizes s = activation_sizes(c, batch, length, full);
-    auto alloc = [this](uint64_t floats) { return ctx_.memory.allocate(gpu::Lifetime::Activations, floats * sizeof(float)); };
-    fw->input = alloc(s.input);
-    fw->x = alloc(s.stream);
-    fw->a = alloc(s.stream);
-    fw->t = alloc(s.stream);
-    fw->y = alloc(s.stream);
-    fw->p = alloc(s.projections);
-    fw->g = alloc(s.wide);
-    fw->u = alloc(s.wide);
-    fw->output = alloc(s.output);
+    const auto& tiles = lay.tiles;
+    fw->x = TiledTensor(ctx_, tiles, H, el);
+    fw->s = TiledTensor(ctx_, tiles, H, el);
+    if (lay.store_gates) fw->p = TiledTensor(ctx_, tiles, (N + 1) * H, el);
+    if (lay.separate_input) fw->input = TiledTensor(ctx_, tiles, E, el);
+    if (!full) fw->output = ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, uint64_t(batch) * H * eb);
+
+    const Scratch sc = Scratch::of(c, lay.tile_rows, lay.halo);
+    uint64_t ws_bytes = 0, spec_bytes = 0;
+    if (!filters_.empty()) {
+        ws_bytes = fft::LongConv::workspace_bytes_for(batch, length, Ls, lay.group_channels);
+        spec_bytes = fft::LongConv::spectrum_bytes_for(length, Ls, lay.group_channels);
+    }
+    const ArenaLayout at = arena_layout(sc, eb, ws_bytes, lay.cache_spectra ? 0 : spec_bytes, alignment_of(ctx_.device->caps()));
+    fw->arena_at = at;
+    fw->arena = ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, at.total());
+    const gpu::BufferSlice arena = fw->arena.slice();
+    auto scratch = [&](uint64_t offset, uint32_t rows, uint32_t cols) {
+        // Each buffer binds only its own range, however large the arena.
+        return View{arena.sub(offset, uint64_t(rows) * cols * eb), rows, cols, 0, cols, 1, el};
+    };
 
     if (!filters_.empty()) {
-        fw->conv = std::make_unique<fft::LongConv>(ctx_, batch, length, H, Ls);
-        gpu::Recorder spectra(*ctx_.device, ctx_.pipelines);
-        for (const auto& h : filters_) {
-            fw->spectra.push_back(fw->conv->make_spectrum());
-            fw->conv->record_filter_spectrum(spectra, ops::matrix(h, Ls, H), fw->spectra.back());
+        fw->conv = std::make_unique<fft::LongConv>(ctx_, batch, length, H, Ls, lay.group_channels, el,
+                                                   arena.sub(at.workspace, ws_bytes));
+        if (lay.cache_spectra) {
+            for (const TiledTensor& h : filters_)
+                for (uint32_t g = 0; g < fw->conv->group_count(); ++g) {
+                    fw->spectra.push_back(ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, spec_bytes));
+                    gpu::Recorder spectra(*ctx_.device, ctx_.pipelines);
+                    fw->conv->record_filter_spectrum(spectra, h.view(), g, fw->spectra.back().slice());
+                    spectra.finish().submit();
+                }
         }
-        spectra.finish().submit();
     }
 
-    const View x = ops::matrix(fw->x, R, H), a = ops::matrix(fw->a, R, H), t = ops::matrix(fw->t, R, H),
-               y = ops::matrix(fw->y, R, H), g = ops::matrix(fw->g, R, 4 * H), u = ops::matrix(fw->u, R, 4 * H);
     View bias_storage;
     gpu::Recorder rec(*ctx_.device, ctx_.pipelines);
     auto dense = [&](const View& out, const View& in, const std::string& name, uint32_t in_dim, uint32_t out_dim) {
@@ -155,66 +379,149 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
     auto layer_norm = [&](const View& out, const View& in, const std::string& name) {
         ops::layer_norm(rec, out, in, weight(name + ".gamma", 1, H), weight(name + ".beta", 1, H));
     };
-    auto ffn = [&](const std::string& p) {  // x += down(silu(gate(a)) * up(a)), a = norm(x)
-        layer_norm(a, x, p + "_ffn_norm");
+    const TiledView& X = fw->x.view();
+    const TiledView& S = fw->s.view();
+    // Layer norm of tile i's stream rows, preceded by `halo` rows of the tile before it in the same sequence
+    // (the short convolutions read them). Returns the [halo + rows, H] result in scratch a.
+    auto norm_with_halo = [&](size_t i, uint32_t halo, const std::string& name) {
+        const uint32_t rows = tiles[i].rows();
+        const View a = scratch(at.a, halo + rows, H);
+        if (halo) {
+            const View prev = X.views[i - 1];
+            layer_norm(a.rows_range(0, halo), prev.rows_range(prev.rows - halo, halo), name);
+        }
+        layer_norm(a.rows_range(halo, rows), X.views[i], name);
+        return a;
+    };
+    auto halo_of = [&](size_t i, uint32_t taps) { return std::min(taps - 1, tiles[i].t0); };
+    // Scratch d = short_conv(norm(x)) for tile i: the input of a Hyena block's projection.
+    auto hyena_conv_input = [&](size_t i, const std::string& p) {
+        const uint32_t halo = halo_of(i, 3), rows = tiles[i].rows();
+        const View a = norm_with_halo(i, halo, p + "_norm");
+        const View t = scratch(at.d, rows, H);
+        View conv_bias;
+        ops::depthwise_causal_conv(rec, t, a.rows_range(halo, rows), tiles[i].b_count, length,
+                                   weight(p + "_short_dw_conv.kernel", 3, H), 3, bias(p + "_short_dw_conv.bias", conv_bias),
+                                   tiles[i].t0);
+        return t;
+    };
+    auto ffn = [&](size_t i, const std::string& p) {  // x += down(silu(gate(a)) * up(a)), a = norm(x)
+        const uint32_t rows = tiles[i].rows();
+        const View a = scratch(at.a, rows, H), g = scratch(at.b, rows, 4 * H), u = scratch(at.c, rows, 4 * H),
+                   t = scratch(at.d, rows, H);
+        layer_norm(a, X.views[i], p + "_ffn_norm");
         dense(g, a, p + "_ffn_gate", H, 4 * H);
         dense(u, a, p + "_ffn_up", H, 4 * H);
         ops::silu(rec, g, g);
         ops::mul(rec, g, g, u);
         dense(t, g, p + "_ffn_down", 4 * H, H);
-        ops::add(rec, x, x, t);
+        ops::add(rec, X.views[i], X.views[i], t);
+    };
+    auto long_conv = [&](size_t filter, const TiledView& out, const TiledView& in, const TiledView* gate) {
+        for (uint32_t g = 0; g < fw->conv->group_count(); ++g) {
+            gpu::BufferSlice spectrum;
+            if (lay.cache_spectra) {
+                spectrum = fw->spectra[filter * fw->conv->group_count() + g].slice();
+            } else {
+                spectrum = arena.sub(at.spectrum, spec_bytes);
+                fw->conv->record_filter_spectrum(rec, filters_[filter].view(), g, spectrum);
+            }
+            fw->conv->record(rec, out, in, gate, g, spectrum);
+        }
     };
 
-    const View input = ops::matrix(fw->input, R, E);
-    if (c.has_input_projection())
-        dense(x, input, "input_projection", E, H);
-    else
-        ops::copy(rec, x, input);
+    // The input enters the stream: straight in, or through the input projection (from S or its own buffers).
+    TiledView input_view;
+    if (c.has_input_projection()) {
+        input_view.tiles = &tiles;
+        for (size_t i = 0; i < tiles.size(); ++i)
+            input_view.views.push_back(lay.separate_input ? fw->input.tile_view(i)
+                                                          : View{S.views[i].slice, tiles[i].rows(), E, 0, E, 1, el});
+        for (size_t i = 0; i < tiles.size(); ++i) dense(X.views[i], input_view.views[i], "input_projection", E, H);
+    }
 
     size_t filter = 0;
     for (uint32_t block = 1; block <= c.num_layers; ++block) {
         const std::string p = block_prefix(block);
         if (is_hyena_block(block)) {
-            const View proj = ops::matrix(fw->p, R, (N + 1) * H);
-            layer_norm(a, x, p + "_norm");
-            View conv_bias;
-            ops::depthwise_causal_conv(rec, t, a, batch, length, weight(p + "_short_dw_conv.kernel", 3, H), 3,
-                                       bias(p + "_short_dw_conv.bias", conv_bias));
-            dense(proj, t, p + "_proj", H, (N + 1) * H);
-            View signal = proj.columns(0, H);
-            for (uint32_t k = 0; k < N; ++k, ++filter) {
-                fw->conv->record(rec, y, signal, fw->spectra[filter]);  // convolve, then gate
-                ops::mul(rec, y, y, proj.columns((k + 1) * H, H));
-                signal = y;
+            // Projections: all N + 1 where the gates are kept, else the signal alone (gates come later).
+            for (size_t i = 0; i < tiles.size(); ++i) {
+                const View t = hyena_conv_input(i, p);
+                if (lay.store_gates)
+                    dense(fw->p.tile_view(i), t, p + "_proj", H, (N + 1) * H);
+                else
+                    dense(S.views[i], t, p + "_proj#0", H, H);
             }
-            dense(t, y, p + "_out_proj", H, H);
-            ops::add(rec, x, x, t);
+            for (uint32_t k = 0; k < N; ++k) {
+                if (lay.store_gates) {
+                    const TiledView P = fw->p.view();
+                    const TiledView gate = P.columns((k + 1) * H, H);
+                    long_conv(filter + k, S, k == 0 ? P.columns(0, H) : S, &gate);
+                    continue;
+                }
+                long_conv(filter + k, S, S, nullptr);
+                if (k + 1 == N) break;
+                // Recompute gate k + 1 from the stream, tile by tile, and apply it.
+                for (size_t i = 0; i < tiles.size(); ++i) {
+                    const View t = hyena_conv_input(i, p);
+                    const View g = scratch(at.e, tiles[i].rows(), H);
+                    dense(g, t, p + "_proj#" + std::to_string(k + 1), H, H);
+                    ops::mul(rec, S.views[i], S.views[i], g);
+                }
+            }
+            filter += N;
+            // The last gate (recomputed where not kept), out_proj, the residual and the FFN, tile by tile from
+            // the end: a tile's halo rows belong to the tile before it, whose stream must not have moved yet.
+            for (size_t i = tiles.size(); i-- > 0;) {
+                const uint32_t rows = tiles[i].rows();
+                if (!lay.store_gates) {
+                    const View t = hyena_conv_input(i, p);
+                    const View g = scratch(at.e, rows, H);
+                    dense(g, t, p + "_proj#" + std::to_string(N), H, H);
+                    ops::mul(rec, S.views[i], S.views[i], g);
+                }
+                const View t = scratch(at.d, rows, H);
+                dense(t, S.views[i], p + "_out_proj", H, H);
+                ops::add(rec, X.views[i], X.views[i], t);
+                ffn(i, p);
+            }
         } else {
-            const View proj = ops::matrix(fw->p, R, 2 * H);
-            layer_norm(a, x, p + "_norm");
-            dense(proj, a, p + "_proj", H, 2 * H);
-            View conv_bias;
-            ops::depthwise_causal_conv(rec, y, proj.columns(0, H), batch, length, weight(p + "_dw_conv_dw.kernel", K, H),
-                                       K, bias(p + "_dw_conv_dw.bias", conv_bias));
-            layer_norm(t, y, p + "_dw_conv_norm");
-            ops::silu(rec, t, t);
-            dense(a, t, p + "_dw_conv_pw", H, H);
-            const View gate = proj.columns(H, H);
-            ops::sigmoid(rec, gate, gate);
-            ops::mul(rec, y, a, gate);
-            dense(t, y, p + "_out_proj", H, H);
-            ops::add(rec, x, x, t);
+            for (size_t i = tiles.size(); i-- > 0;) {
+                const uint32_t halo = halo_of(i, K), rows = tiles[i].rows();
+                const View a = norm_with_halo(i, halo, p + "_norm");
+                const View proj = scratch(at.b, halo + rows, 2 * H);
+                dense(proj, a, p + "_proj", H, 2 * H);
+                const View y = scratch(at.e, rows, H), t = scratch(at.d, rows, H), a2 = scratch(at.f, rows, H);
+                View conv_bias;
+                ops::depthwise_causal_conv(rec, y, proj.rows_range(halo, rows).columns(0, H), tiles[i].b_count, length,
+                                           weight(p + "_dw_conv_dw.kernel", K, H), K,
+                                           bias(p + "_dw_conv_dw.bias", conv_bias), tiles[i].t0);
+                layer_norm(t, y, p + "_dw_conv_norm");
+                ops::silu(rec, t, t);
+                dense(a2, t, p + "_dw_conv_pw", H, H);
+                const View gate = proj.rows_range(halo, rows).columns(H, H);
+                ops::sigmoid(rec, gate, gate);
+                ops::mul(rec, y, a2, gate);
+                dense(t, y, p + "_out_proj", H, H);
+                ops::add(rec, X.views[i], X.views[i], t);
+                ffn(i, p);
+            }
         }
-        ffn(p);
     }
     if (full) {
-        layer_norm(ops::matrix(fw->output, R, H), x, "final_norm");
+        for (size_t i = 0; i < tiles.size(); ++i) layer_norm(S.views[i], X.views[i], "final_norm");
     } else {
         // Only the last step of each sequence leaves the model.
-        const View last{fw->x.slice(), batch, H, (length - 1) * H, length * H, 1};
-        layer_norm(ops::matrix(fw->output, batch, H), last, "final_norm");
+        for (size_t i = 0; i < tiles.size(); ++i) {
+            const SequenceTile& tile = tiles[i];
+            if (tile.t0 + tile.t_count != length) continue;
+            const View& xv = X.views[i];
+            const View last{xv.slice, tile.b_count, H, (tile.t_count - 1) * H, tile.t_count * H, 1, el};
+            layer_norm(ops::matrix(fw->output, batch, H, el).rows_range(tile.b_first, tile.b_count), last, "final_norm");
+        }
     }
     fw->plan = rec.finish();
+    recent_.push_front(key);
     return *forwards_.emplace(key, std::move(fw)).first->second;
 }
 
@@ -233,10 +540,24 @@ std::vector<float> StripedHyenaGpu::forward(std::span<const float> input, uint32
                                             bool full_sequence) {
     validate_input(input, batch, length);
     Forward& fw = prepare(batch, length, full_sequence);
-    ctx_.transfer.upload(fw.input, 0, input.data(), input.size_bytes());
+    const uint32_t E = config_.embed_dim, H = config_.hidden_size;
+    if (!config_.has_input_projection())
+        fw.x.upload(ctx_.transfer, input, E);
+    else if (fw.layout.separate_input)
+        fw.input.upload(ctx_.transfer, input, E);
+    else
+        fw.s.upload(ctx_.transfer, input, E);
     fw.plan.submit();
-    std::vector<float> out((full_sequence ? uint64_t(batch) * length : batch) * config_.hidden_size);
-    ctx_.transfer.download(fw.output, 0, out.data(), out.size() * sizeof(float));
+    std::vector<float> out((full_sequence ? uint64_t(batch) * length : batch) * H);
+    if (full_sequence) {
+        fw.s.download(ctx_.transfer, out);
+    } else if (element_ == ElementType::F16) {
+        std::vector<uint16_t> half(out.size());
+        ctx_.transfer.download(fw.output, 0, half.data(), half.size() * sizeof(uint16_t));
+        for (size_t i = 0; i < out.size(); ++i) out[i] = io::f16_to_f32(half[i]);
+    } else {
+        ctx_.transfer.download(fw.output, 0, out.data(), out.size() * sizeof(float));
+    }
     return out;
 }
 

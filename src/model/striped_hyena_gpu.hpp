@@ -1,9 +1,10 @@
 // The `striped_hyena` forward on the device. Weights stay resident; the implicit filters are evaluated once
-// when the model is loaded, their spectra once per (batch, length); the whole forward for a (batch, length)
-// is recorded once as a plan and replayed.
+// when the model is loaded. The forward for a (batch, length) is planned against the context's memory
+// budget (see ForwardLayout), recorded once and replayed.
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <span>
@@ -12,16 +13,42 @@
 #include <vector>
 
 #include "core/context_impl.hpp"
+#include "hyenavk/model.hpp"
 #include "hyenavk/striped_hyena.hpp"
 #include "model/architecture.hpp"
 #include "model/host_weights.hpp"
+#include "model/tiled_tensor.hpp"
 #include "ops/view.hpp"
 
 namespace hyenavk::model {
 
+// How one forward of a (batch, length) uses device memory. Long sequences are cut into tiles along time:
+// the residual stream and the long convolutions' signal are kept whole (tile by tile), position-wise work
+// (norms, short convolutions, dense layers, gates, FFNs) runs one tile at a time in scratch buffers that
+// are reused by lifetime, and the FFT sees whole sequences for a group of channels at a time. Within the
+// budget, the gates are kept (else recomputed from the stream) and filter spectra cached (else computed
+// per call).
+struct ForwardLayout {
+    std::vector<ops::SequenceTile> tiles;
+    uint32_t tile_rows = 0;       // rows of the largest tile
+    uint32_t halo = 0;            // rows before a tile that its short convolutions read
+    uint32_t group_channels = 0;  // channels per FFT pass
+    bool store_gates = false;
+    bool cache_spectra = false;
+    bool separate_input = false;  // the input is wider than the stream and gets buffers of its own
+    uint64_t stream_bytes = 0, signal_bytes = 0, gates_bytes = 0, input_bytes = 0, output_bytes = 0;
+    uint64_t scratch_bytes = 0, spectra_bytes = 0;
+    uint64_t total() const {
+        return stream_bytes + signal_bytes + gates_bytes + input_bytes + output_bytes + scratch_bytes + spectra_bytes;
+    }
+};
+
 class StripedHyenaGpu final : public Architecture {
 public:
-    StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaConfig& config, const HostWeights& weights);
+    // spectrum_cache_bytes: the most device memory one shape's cached filter spectra may take (0: no cap
+    // beyond the budget).
+    StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaConfig& config, const HostWeights& weights,
+                    Precision precision, uint64_t spectrum_cache_bytes = 0);
     ~StripedHyenaGpu() override;
 
     nlohmann::json config_json() const override;
@@ -35,25 +62,39 @@ public:
     std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
                                bool full_sequence) override;
     void validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const override;
-    uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const override {
-        return weight_bytes_ + forward_bytes(config_, batch, length, full_sequence);
-    }
-    // Device memory a forward of this shape needs beyond the weights (activations, FFT workspace, spectra).
-    static uint64_t forward_bytes(const StripedHyenaConfig& config, uint32_t batch, uint32_t length, bool full_sequence);
+    uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const override;
+    MemoryPlan memory_plan(uint32_t batch, uint32_t length, bool full_sequence) const override;
+
+    // The plan a forward of this shape gets when `available` bytes are free for it. Throws OutOfMemory,
+    // naming the need and the budget, where even the leanest plan does not fit.
+    ForwardLayout layout(uint32_t batch, uint32_t length, bool full_sequence, uint64_t available) const;
+
+    // Plan every later shape as if memory were short: gates recomputed, spectra computed per call. For tests
+    // of those paths on small shapes.
+    void force_lean_plans(bool lean) { lean_ = lean; }
 
 private:
     struct Forward;
     Forward& prepare(uint32_t batch, uint32_t length, bool full_sequence);
+    uint64_t resident_bytes() const;
     ops::View weight(const std::string& name, uint32_t rows, uint32_t cols) const;
     const ops::View* bias(const std::string& name, ops::View& storage) const;
+    void upload_weight(const std::string& name, std::span<const float> data, ops::ElementType element);
     void compute_filters();
 
     detail::ContextImpl& ctx_;
     StripedHyenaConfig config_;
-    std::map<std::string, gpu::Allocation> weights_;
-    uint64_t weight_bytes_ = 0;
-    std::vector<gpu::Allocation> filters_;  // one [Ls, H] filter per (Hyena block, k), in block order
-    std::map<std::tuple<uint32_t, uint32_t, bool>, std::unique_ptr<Forward>> forwards_;
+    ops::ElementType element_;
+    uint64_t spectrum_cache_limit_;
+    std::map<std::string, std::pair<gpu::Allocation, ops::ElementType>> weights_;
+    std::vector<ops::SequenceTile> filter_tiles_;  // [1 sequence, taps steps]
+    std::vector<TiledTensor> filters_;             // one [taps, H] filter per (Hyena block, k), in block order
+    uint64_t load_peak_ = 0;
+    bool lean_ = false;
+    using Shape = std::tuple<uint32_t, uint32_t, bool>;
+    std::map<Shape, std::unique_ptr<Forward>> forwards_;
+    std::list<Shape> recent_;  // most recently used first
+    static constexpr size_t kMaxCachedShapes = 4;
 };
 
 }  // namespace hyenavk::model

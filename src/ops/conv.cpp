@@ -1,5 +1,7 @@
 #include "ops/conv.hpp"
 
+#include <algorithm>
+
 #include "ops/checks.hpp"
 #include "ops/elementwise.hpp"
 
@@ -9,7 +11,7 @@ namespace {
 struct Push {
     uint32_t rows, cols, length, taps;
     PushView out, x;
-    uint32_t w_offset, bias_offset, has_bias, pad;
+    uint32_t w_offset, bias_offset, has_bias, first_step;
 };
 static_assert(sizeof(Push) == 64);
 
@@ -18,22 +20,36 @@ constexpr uint32_t kWorkgroupSize = 256;  // local_size_x in the shader
 }  // namespace
 
 void depthwise_causal_conv(gpu::Recorder& rec, const View& out, const View& x, uint32_t batch, uint32_t length,
-                           const View& w, uint32_t taps, const View* bias) {
+                           const View& w, uint32_t taps, const View* bias, uint32_t first_step) {
     const std::string op = "depthwise_causal_conv";
     if (taps == 0) checks::fail(op, "the filter has no taps");
-    const uint64_t rows = uint64_t(batch) * length;
+    // Whole sequences have batch * length rows, chunks any count: the rows of x alone decide the work, and
+    // `batch` documents the caller's layout without constraining it.
+    static_cast<void>(batch);
+    const uint64_t rows = x.rows;
     const uint32_t C = x.cols;
+    if (rows != 0 && length == 0) checks::fail(op, "sequences of length 0 cannot hold rows");
+    if (length != 0 && first_step >= length)
+        checks::fail(op, "first step " + std::to_string(first_step) + " lies past a sequence of " +
+                             std::to_string(length) + " steps");
     checks::has_shape(x, rows, C, op, "x");
     checks::has_shape(out, rows, C, op, "out");
     checks::dense_shape(w, taps, C, op, "w");
     if (bias) checks::dense_shape(*bias, 1, C, op, "bias");
+    // The halo: the first row's taps reach back to step 0 of its sequence or taps - 1 rows, whichever is nearer.
+    const uint32_t halo = std::min(first_step, taps - 1);
+    if (rows != 0 && C != 0 && uint64_t(halo) * x.row_stride > x.offset)
+        checks::fail(op, "x needs " + std::to_string(halo) + " halo rows before its offset " +
+                             std::to_string(x.offset) + " (first step " + std::to_string(first_step) + ")");
+    const View& b = bias ? *bias : w;  // the shader declares every binding
+    const ElementType e = checks::element_type(rec.caps(), op, {&out, &x, &w, &b});
     if (rows == 0 || C == 0) return;
     checks::countable(rows * C, op);
 
-    const View& b = bias ? *bias : w;  // the shader declares every binding
-    const Push p{x.rows, C, length, taps, push_view(out), push_view(x), w.offset, b.offset, bias ? 1u : 0u, 0};
+    const Push p{x.rows, C, length, taps, push_view(out), push_view(x), w.offset, b.offset, bias ? 1u : 0u,
+                 first_step};
     using gpu::Access;
-    rec.dispatch("dwconv_causal", {},
+    rec.dispatch(e == ElementType::F16 ? "dwconv_causal_f16" : "dwconv_causal", {},
                  {{out.slice, Access::Write}, {x.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
                  p, grid_1d(rec.caps(), rows * C, kWorkgroupSize));
 }

@@ -23,16 +23,17 @@ constexpr uint32_t kWorkgroupSize = 64;   // local_size_x in the shader
 constexpr uint32_t kTileRows = 32;
 constexpr uint32_t kColumnGroups = 2;
 
-const char* subgroup_shader(uint32_t lanes) {
+const char* subgroup_shader(uint32_t lanes, ElementType e = ElementType::F32) {
+    const bool f16 = e == ElementType::F16;
     switch (lanes) {
-        case 4: return "dense_sg_l4";
-        case 8: return "dense_sg_l8";
-        case 16: return "dense_sg_l16";
+        case 4: return f16 ? "dense_sg_l4_f16" : "dense_sg_l4";
+        case 8: return f16 ? "dense_sg_l8_f16" : "dense_sg_l8";
+        case 16: return f16 ? "dense_sg_l16_f16" : "dense_sg_l16";
         default: return nullptr;
     }
 }
 
-// Where a view's rows start at multiples of 4 floats and its columns are contiguous, 4 consecutive columns
+// Where a view's rows start at multiples of 4 elements and its columns are contiguous, 4 consecutive columns
 // are one vec4.
 bool vec4_rows(const View& v) {
     return v.col_stride == 1 && v.offset % 4 == 0 && (v.rows <= 1 || v.row_stride % 4 == 0);
@@ -64,6 +65,8 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     else
         checks::dense_shape(w, N, K, op, "w ([out, in])");
     if (bias) checks::dense_shape(*bias, 1, N, op, "bias");
+    const View& b = bias ? *bias : w;  // the shaders declare every binding
+    const ElementType e = checks::element_type(rec.caps(), op, {&out, &a, &w, &b});
     const DeviceInfo& device = rec.device().info();
     if (kernel == DenseKernel::Auto) kernel = dense_kernel_for(device);
     if (kernel == DenseKernel::Subgroup && !dense_subgroup_supported(device))
@@ -72,7 +75,6 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
                     "4, 8 or 16");
     if (M == 0 || N == 0) return;
 
-    const View& b = bias ? *bias : w;  // the shaders declare every binding
     const Push p{M, N, K, bias ? 1u : 0u, push_view(out), push_view(a), w.offset, b.offset, {0, 0}};
     using gpu::Access;
     const uint32_t out_in = layout == WeightLayout::OutIn ? 1u : 0u;
@@ -81,12 +83,12 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
         const uint32_t tile_cols = lanes * 4 * kColumnGroups;
         const uint64_t tiles = uint64_t((M + kTileRows - 1) / kTileRows) * ((N + tile_cols - 1) / tile_cols);
         checks::countable(tiles, op);
-        // Loads and stores of 4 consecutive floats as one vec4 where the views allow; a weight row (length N
+        // Loads and stores of 4 consecutive elements as one vector where the views allow; a weight row (length N
         // for [in, out], K for [out, in]) must start at a multiple of 4.
         const bool w_vec4 = w.offset % 4 == 0 && (layout == WeightLayout::InOut ? N : K) % 4 == 0;
         const uint32_t spec[] = {out_in, vec4_rows(a) ? 1u : 0u, w_vec4 ? 1u : 0u,
                                  vec4_rows(out) && N % 4 == 0 ? 1u : 0u};
-        rec.dispatch(subgroup_shader(lanes), spec,
+        rec.dispatch(subgroup_shader(lanes, e), spec,
                      {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read},
                       {b.slice, Access::Read}},
                      p, grid_1d(rec.caps(), tiles, 1));
@@ -95,7 +97,7 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     const uint64_t blocks = uint64_t((M + kBlock - 1) / kBlock) * ((N + kBlock - 1) / kBlock);
     checks::countable(blocks, op);
     const uint32_t spec[] = {out_in};
-    rec.dispatch("dense", spec,
+    rec.dispatch(e == ElementType::F16 ? "dense_f16" : "dense", spec,
                  {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
                  p, grid_1d(rec.caps(), blocks, kWorkgroupSize));
 }

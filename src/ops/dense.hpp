@@ -32,6 +32,8 @@ DenseKernel dense_kernel_for(const DeviceInfo& device);
 
 // `a` [M, K] and `out` [M, N] are any views (column slices of wider tensors included); `w` is a contiguous
 // view shaped as `layout` says and `bias` a contiguous [1, N] view or nullptr. K must be at least 1.
+// All views share one element type: f32, or f16 where the device has 16-bit storage (Unsupported otherwise);
+// products are accumulated in fp32 and only the stored result is rounded.
 // `out` must not overlap `a`, `w` or `bias`: other invocations are still reading them.
 // Forcing DenseKernel::Subgroup where the device does not support it throws Unsupported.
 void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, WeightLayout layout,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gpu/device.hpp"
+#include "ops/checks.hpp"
 
 namespace hyenavk::ops {
 namespace {
@@ -28,12 +29,13 @@ void run(gpu::Recorder& rec, Op op, const View& out, const View& a, const View* 
     check_shape(out, a, "a");
     if (b) check_shape(out, *b, "b");
     if (c) check_shape(out, *c, "c");
-    if (out.rows == 0 || out.cols == 0) return;
     const View& bb = b ? *b : a;  // the shader declares every binding; unused ones alias a
     const View& cc = c ? *c : a;
+    const ElementType e = checks::element_type(rec.caps(), "element-wise", {&out, &a, &bb, &cc});
+    if (out.rows == 0 || out.cols == 0) return;
     Push p{out.rows, out.cols, op, scalar, push_view(out), push_view(a), push_view(bb), push_view(cc)};
     using gpu::Access;
-    rec.dispatch("elementwise", {},
+    rec.dispatch(e == ElementType::F16 ? "elementwise_f16" : "elementwise", {},
                  {{out.slice, Access::Write}, {a.slice, Access::Read}, {bb.slice, Access::Read}, {cc.slice, Access::Read}},
                  p, grid_1d(rec.caps(), uint64_t(out.rows) * out.cols, 256));
 }

@@ -1,4 +1,5 @@
-// Element-wise kernels over views (shaders/elementwise.comp). `out` may alias `a`.
+// Element-wise kernels over views (shaders/elementwise.comp). `out` may alias `a`. All operands of one call
+// share one element type (f32, or f16 where the device has 16-bit storage); the arithmetic is fp32.
 #pragma once
 
 #include "gpu/recorder.hpp"

@@ -27,6 +27,7 @@ void gather_rows(gpu::Recorder& rec, const View& out, const View& x, const gpu::
         checks::fail(op, std::to_string(count) + " indices do not fit a slice of " + std::to_string(indices.size) +
                              " bytes");
     if (indices.offset % sizeof(uint32_t) != 0) checks::fail(op, "the indices are not 4-byte aligned");
+    const ElementType e = checks::element_type(rec.caps(), op, {&out, &x});
     if (count == 0 || x.cols == 0) return;
     if (x.rows == 0) checks::fail(op, "gathering from an empty table");
     checks::countable(uint64_t(count) * x.cols, op);
@@ -38,7 +39,8 @@ void gather_rows(gpu::Recorder& rec, const View& out, const View& x, const gpu::
     const gpu::BufferSlice bound{indices.buffer, indices.offset - lead, lead + uint64_t(count) * sizeof(uint32_t)};
     const Push p{count, x.cols, x.rows, uint32_t(lead / sizeof(uint32_t)), push_view(out), push_view(x)};
     using gpu::Access;
-    rec.dispatch("gather_rows", {}, {{out.slice, Access::Write}, {x.slice, Access::Read}, {bound, Access::Read}}, p,
+    rec.dispatch(e == ElementType::F16 ? "gather_rows_f16" : "gather_rows", {},
+                 {{out.slice, Access::Write}, {x.slice, Access::Read}, {bound, Access::Read}}, p,
                  grid_1d(rec.caps(), uint64_t(count) * x.cols, kWorkgroupSize));
 }
 

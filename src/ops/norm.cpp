@@ -27,12 +27,13 @@ void run(gpu::Recorder& rec, Mode mode, const View& out, const View& x, const Vi
         checks::dense_shape(beta, 1, x.cols, op, "beta");
     }
     if (!(eps > 0.0f)) checks::fail(op, "eps must be positive");
+    const ElementType e = checks::element_type(rec.caps(), op, {&out, &x, &gamma, &beta});
     if (x.rows == 0 || x.cols == 0) return;
 
     const Push p{x.rows, x.cols, eps, 0, push_view(out), push_view(x), gamma.offset, beta.offset};
     const uint32_t spec[] = {mode};
     using gpu::Access;
-    rec.dispatch("norm", spec,
+    rec.dispatch(e == ElementType::F16 ? "norm_f16" : "norm", spec,
                  {{out.slice, Access::Write}, {x.slice, Access::Read}, {gamma.slice, Access::Read},
                   {beta.slice, Access::Read}},
                  p, grid_1d(rec.caps(), x.rows, 1));  // one workgroup per row

@@ -1,4 +1,5 @@
-// Row normalisations (shaders/norm.comp), each row over its C columns.
+// Row normalisations (shaders/norm.comp), each row over its C columns. All views of one call share one element
+// type (f32, or f16 where the device has 16-bit storage); statistics are computed in fp32.
 #pragma once
 
 #include "gpu/recorder.hpp"

@@ -40,7 +40,12 @@ expect "init without embed_dim" 1 "embed_dim is required" -- "$hyenavk" init --o
 [ ! -e "$dir/n.safetensors" ] || { echo "FAIL: a failed init left a file"; failures=$((failures + 1)); }
 expect "not a model" 1 "" -- "$hyenavk" run --model "$data/edifice-golden/tiny/x.npy" \
   --input "$data/edifice-golden/tiny/x.npy" --output "$dir/c.npy"
-expect "fp16 not yet" 1 "fp16" -- "$hyenavk" run --model "$dir/m.safetensors" --input "$data/edifice-golden/tiny/x.npy" \
-  --output "$dir/d.npy" --precision fp16
+expect "check at fp16" 0 "max relative error .*: ok" -- "$hyenavk" check --model "$dir/m.safetensors" --batch 2 \
+  --length 40 --precision fp16
+expect "info predicts the memory of a long run" 0 "memory .* MiB at most for B = 1, L = 100000" -- "$hyenavk" info \
+  --model "$dir/m.safetensors" --length 100000
+expect "a budget too small" 1 "budget" -- "$hyenavk" run --model "$dir/m.safetensors" --memory-budget 1MiB \
+  --input "$data/edifice-golden/tiny/x.npy" --output "$dir/d.npy"
+[ ! -e "$dir/d.npy" ] || { echo "FAIL: a run beyond the budget left an output file"; failures=$((failures + 1)); }
 echo "$passes passed, $failures failed"
 [ $failures -eq 0 ]

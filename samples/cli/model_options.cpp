@@ -10,6 +10,10 @@ void add_model_options(CLI::App& cmd, ModelOptions& options) {
     cmd.add_option("--config", options.config, "JSON config merged over the model's own, key by key")
         ->check(CLI::ExistingFile);
     cmd.add_flag("--no-finite-check", options.no_finite_check, "skip the NaN/Inf check of weights and inputs");
+    cmd.add_option("--spectrum-cache", options.spectrum_cache,
+                   "most device memory the filter spectra of one shape may keep, e.g. 512MiB; beyond it they are "
+                   "computed on every forward (default: as the memory budget allows)")
+        ->transform(CLI::AsSizeValue(false));
 }
 
 LoadOptions load_options(const ModelOptions& options, const std::string& precision) {
@@ -17,6 +21,7 @@ LoadOptions load_options(const ModelOptions& options, const std::string& precisi
     load.precision = precision == "fp16" ? Precision::Fp16 : Precision::Fp32;
     if (!options.config.empty()) load.config_json = read_text_file(options.config);
     load.check_finite = !options.no_finite_check;
+    load.spectrum_cache_bytes = options.spectrum_cache;
     return load;
 }
 

@@ -13,6 +13,7 @@ struct ModelOptions {
     std::string model;
     std::string config;  // path of a JSON file merged over the model's own config
     bool no_finite_check = false;
+    uint64_t spectrum_cache = 0;  // bytes; 0: limited by the memory budget only
 };
 
 void add_model_options(CLI::App& cmd, ModelOptions& options);

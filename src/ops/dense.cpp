@@ -76,6 +76,7 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     if (M == 0 || N == 0) return;
 
     const Push p{M, N, K, bias ? 1u : 0u, push_view(out), push_view(a), w.offset, b.offset, {0, 0}};
+    const uint64_t work = 2ull * M * N * K;  // multiply-adds, for bounding submissions
     using gpu::Access;
     const uint32_t out_in = layout == WeightLayout::OutIn ? 1u : 0u;
     if (kernel == DenseKernel::Subgroup) {
@@ -91,7 +92,7 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
         rec.dispatch(subgroup_shader(lanes, e), spec,
                      {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read},
                       {b.slice, Access::Read}},
-                     p, grid_1d(rec.caps(), tiles, 1));
+                     p, grid_1d(rec.caps(), tiles, 1), work);
         return;
     }
     const uint64_t blocks = uint64_t((M + kBlock - 1) / kBlock) * ((N + kBlock - 1) / kBlock);
@@ -99,7 +100,7 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     const uint32_t spec[] = {out_in};
     rec.dispatch(e == ElementType::F16 ? "dense_f16" : "dense", spec,
                  {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
-                 p, grid_1d(rec.caps(), blocks, kWorkgroupSize));
+                 p, grid_1d(rec.caps(), blocks, kWorkgroupSize), work);
 }
 
 }  // namespace hyenavk::ops

@@ -182,7 +182,9 @@ Allocation MemoryPools::allocate(Lifetime lifetime, VkDeviceSize size) {
         Allocation a = take(l, i, size, reserved);
         if (!a.empty()) return a;
     }
-    const VkDeviceSize base = lifetime == Lifetime::Staging ? kStagingBlockSize : kDefaultBlockSize;
+    const VkDeviceSize base = lifetime == Lifetime::Staging   ? kStagingBlockSize
+                              : lifetime == Lifetime::Weights ? kWeightBlockSize
+                                                              : kDefaultBlockSize;
     return take(l, add_block(l, std::max(reserved, std::min(base, max_alloc))), size, reserved);
 }
 

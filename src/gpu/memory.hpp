@@ -100,6 +100,9 @@ public:
     // Blocks above this size are made only for single requests larger than it.
     static constexpr VkDeviceSize kDefaultBlockSize = 64ull << 20;
     static constexpr VkDeviceSize kStagingBlockSize = 16ull << 20;
+    // Weights come in many tensors of a few MiB at most: small blocks keep a small model's footprint close
+    // to its size (the big, plan-sized buffers are dedicated allocations).
+    static constexpr VkDeviceSize kWeightBlockSize = 4ull << 20;
 
 private:
     friend class Allocation;

@@ -28,8 +28,7 @@ enum class Norm { Layer, Rms };
 
 // Runs one norm over x [rows, C] (in place when asked) and returns its relative error.
 double norm_error(Norm norm, const std::vector<float>& x, uint32_t rows, uint32_t C, uint32_t seed, float eps = 1e-5f,
-                  bool in_place = false) {
-    auto& ctx = test::context().impl();
+                  bool in_place = false, detail::ContextImpl& ctx = test::context().impl()) {
     const auto gamma = test::random_floats(C, seed, 0.5f, 2.0f), beta = test::random_floats(C, seed + 1);
     GuardedTensor gx(ctx, x), gg(ctx, gamma), gb(ctx, beta), out(ctx, x.size());
     GuardedTensor& dst = in_place ? gx : out;
@@ -59,13 +58,23 @@ std::vector<float> make_rows(uint32_t rows, uint32_t C, const std::function<floa
 TEST_SUITE_BEGIN("kernels");
 
 TEST_CASE("layer_norm and rms_norm: ragged widths and many rows") {
-    uint32_t seed = 400;
-    for (const Shape s : kShapes) {
-        CAPTURE(s.rows);
-        CAPTURE(s.cols);
-        const auto x = test::random_floats(size_t(s.rows) * s.cols, ++seed, -2.0f, 3.0f);
-        CHECK(norm_error(Norm::Layer, x, s.rows, s.cols, ++seed) <= kBound);
-        CHECK(norm_error(Norm::Rms, x, s.rows, s.cols, ++seed) <= kBound);
+    // The default context takes the subgroup kernel where the device has subgroup arithmetic (lavapipe does);
+    // a context without subgroup operations takes the workgroup kernel.
+    ContextOptions options;
+    options.validation = true;
+    options.log = test::counting_log();
+    options.clamp.disable_subgroup_ops = true;
+    Context plain = Context::create(options);
+    for (detail::ContextImpl* ctx : {&test::context().impl(), &plain.impl()}) {
+        uint32_t seed = 400;
+        for (const Shape s : kShapes) {
+            CAPTURE(s.rows);
+            CAPTURE(s.cols);
+            CAPTURE(ctx == &plain.impl());
+            const auto x = test::random_floats(size_t(s.rows) * s.cols, ++seed, -2.0f, 3.0f);
+            CHECK(norm_error(Norm::Layer, x, s.rows, s.cols, ++seed, 1e-5f, false, *ctx) <= kBound);
+            CHECK(norm_error(Norm::Rms, x, s.rows, s.cols, ++seed, 1e-5f, false, *ctx) <= kBound);
+        }
     }
     CHECK_NO_VALIDATION_MESSAGES();
 }

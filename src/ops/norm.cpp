@@ -8,6 +8,9 @@ namespace {
 
 enum Mode : uint32_t { kLayerNorm = 0, kRmsNorm = 1, kL1 = 2 };
 
+// Workgroups of the subgroup kernel; each walks rows by a grid stride.
+constexpr uint64_t kRowWorkgroups = 64;
+
 struct Push {
     uint32_t rows, cols;
     float eps;
@@ -31,8 +34,21 @@ void run(gpu::Recorder& rec, Mode mode, const View& out, const View& x, const Vi
     if (x.rows == 0 || x.cols == 0) return;
 
     const Push p{x.rows, x.cols, eps, 0, push_view(out), push_view(x), gamma.offset, beta.offset};
-    const uint32_t spec[] = {mode};
     using gpu::Access;
+    const DeviceCaps& caps = rec.caps();
+    if (caps.subgroup_arithmetic && caps.subgroup_size >= 4 && caps.subgroup_size <= 64) {
+        // One subgroup-wide workgroup per row, reduced by subgroupAdd (norm_sg.comp).
+        auto aligned = [](const View& v) { return v.offset % 4 == 0 && (v.rows <= 1 || v.row_stride % 4 == 0); };
+        const bool vec4 = mode == kLayerNorm && x.col_stride == 1 && out.col_stride == 1 && x.cols % 4 == 0 &&
+                          aligned(x) && aligned(out) && gamma.offset % 4 == 0 && beta.offset % 4 == 0;
+        const uint32_t spec[] = {mode, caps.subgroup_size, vec4 ? 1u : 0u};
+        rec.dispatch(e == ElementType::F16 ? "norm_sg_f16" : "norm_sg", spec,
+                     {{out.slice, Access::Write}, {x.slice, Access::Read}, {gamma.slice, Access::Read},
+                      {beta.slice, Access::Read}},
+                     p, grid_1d(caps, std::min<uint64_t>(x.rows, kRowWorkgroups), 1), uint64_t(x.rows) * x.cols * 8);
+        return;
+    }
+    const uint32_t spec[] = {mode};
     rec.dispatch(e == ElementType::F16 ? "norm_f16" : "norm", spec,
                  {{out.slice, Access::Write}, {x.slice, Access::Read}, {gamma.slice, Access::Read},
                   {beta.slice, Access::Read}},

@@ -33,5 +33,6 @@ Action add_run_command(CLI::App& app);
 Action add_info_command(CLI::App& app);
 Action add_check_command(CLI::App& app);
 Action add_demo_command(CLI::App& app);
+Action add_bench_command(CLI::App& app);
 
 }  // namespace hyenavk::cli

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     actions.push_back(cli::add_run_command(app));
     actions.push_back(cli::add_info_command(app));
     actions.push_back(cli::add_check_command(app));
+    actions.push_back(cli::add_bench_command(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -40,6 +40,9 @@ expect "init without embed_dim" 1 "embed_dim is required" -- "$hyenavk" init --o
 [ ! -e "$dir/n.safetensors" ] || { echo "FAIL: a failed init left a file"; failures=$((failures + 1)); }
 expect "not a model" 1 "" -- "$hyenavk" run --model "$data/edifice-golden/tiny/x.npy" \
   --input "$data/edifice-golden/tiny/x.npy" --output "$dir/c.npy"
+expect "bench" 0 '"L": 9, "ms_median": ' -- "$hyenavk" bench --model "$dir/m.safetensors" --lengths 5,9 --json \
+  --seconds 0.05
+expect "bench with a bad length" 1 "not a length" -- "$hyenavk" bench --model "$dir/m.safetensors" --lengths 5,0
 expect "check at fp16" 0 "max relative error .*: ok" -- "$hyenavk" check --model "$dir/m.safetensors" --batch 2 \
   --length 40 --precision fp16
 expect "info predicts the memory of a long run" 0 "memory .* MiB at most for B = 1, L = 100000" -- "$hyenavk" info \

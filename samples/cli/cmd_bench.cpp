@@ -1,0 +1,106 @@
+// `hyenavk bench --model M [--lengths 60,1024,...] [--batch B] [--seconds S] [--json]`: end-to-end forward
+// time per length, in-process, after a warm-up.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "model_options.hpp"
+
+namespace hyenavk::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Timing {
+    double ms_median = 0, ms_min = 0;
+    uint32_t runs = 0;
+};
+
+// Forwards of one shape until `seconds` have passed (at least 3, at most 1000) after one untimed warm-up,
+// which builds the plan and compiles what it needs.
+Timing time_forward(Model& model, const std::vector<float>& input, uint32_t batch, uint32_t length, double seconds) {
+    model.forward(input, batch, length);
+    std::vector<double> ms;
+    const auto start = Clock::now();
+    while (ms.size() < 3 || (ms.size() < 1000 && std::chrono::duration<double>(Clock::now() - start).count() < seconds)) {
+        const auto t0 = Clock::now();
+        model.forward(input, batch, length);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const size_t n = ms.size();
+    return {n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2, ms.front(), uint32_t(n)};
+}
+
+std::vector<uint32_t> parse_lengths(const std::string& text) {
+    std::vector<uint32_t> lengths;
+    size_t at = 0;
+    while (at <= text.size()) {
+        const size_t comma = std::min(text.find(',', at), text.size());
+        const std::string item = text.substr(at, comma - at);
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || v == 0 || v > 0xffffffffu)
+            throw Error(ErrorCode::InvalidArgument, "--lengths: '" + item + "' is not a length >= 1");
+        lengths.push_back(uint32_t(v));
+        at = comma + 1;
+    }
+    return lengths;
+}
+
+}  // namespace
+
+Action add_bench_command(CLI::App& app) {
+    auto* cmd = app.add_subcommand("bench", "time the forward of a model at several lengths (median after a warm-up)");
+    struct Options {
+        DeviceOptions device;
+        ModelOptions model;
+        std::string lengths;
+        uint32_t batch = 1;
+        double seconds = 2.0;
+        bool json = false;
+    };
+    auto o = std::make_shared<Options>();
+    add_model_options(*cmd, o->model);
+    cmd->add_option("--lengths", o->lengths, "comma-separated sequence lengths (default: the model's window_size)");
+    cmd->add_option("--batch", o->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--seconds", o->seconds, "timed forwards per length last about this long (at least 3 forwards)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--json", o->json, "one JSON object per length instead of a table");
+    add_device_options(*cmd, o->device);
+    return [cmd, o]() -> int {
+        if (!cmd->parsed()) return -1;
+        Context ctx = make_context(o->device);
+        Model model = Model::load(ctx, o->model.model, load_options(o->model, o->device.precision));
+        const std::vector<uint32_t> lengths =
+            o->lengths.empty() ? std::vector<uint32_t>{model.default_length()} : parse_lengths(o->lengths);
+        const std::string& device = ctx.device().name;
+        if (!o->json)
+            std::printf("%s on %s, B = %u, %s\n%10s %12s %12s %14s %6s\n", model.arch().c_str(), device.c_str(), o->batch,
+                        o->device.precision.c_str(), "L", "median ms", "min ms", "tokens/s", "runs");
+        std::mt19937 rng(1);
+        std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+        for (uint32_t length : lengths) {
+            std::vector<float> input(uint64_t(o->batch) * length * model.input_features());
+            for (float& v : input) v = uniform(rng);
+            const Timing t = time_forward(model, input, o->batch, length, o->seconds);
+            const double tokens_per_s = double(o->batch) * length / (t.ms_median * 1e-3);
+            if (o->json)
+                std::printf("{\"arch\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"B\": %u, \"L\": %u, "
+                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u}\n",
+                            model.arch().c_str(), device.c_str(), o->device.precision.c_str(), o->batch, length,
+                            t.ms_median, t.ms_min, tokens_per_s, t.runs);
+            else
+                std::printf("%10u %12.3f %12.3f %14.0f %6u\n", length, t.ms_median, t.ms_min, tokens_per_s, t.runs);
+            std::fflush(stdout);
+        }
+        return 0;
+    };
+}
+
+}  // namespace hyenavk::cli

@@ -187,4 +187,41 @@ TEST_CASE("explicit work estimates place the splits") {
     CHECK_NO_VALIDATION_MESSAGES();
 }
 
+TEST_CASE("a profiling context times every kind of command, across split submissions") {
+    for (uint64_t bound : {uint64_t(0), uint64_t(3 * kAddWork + 1)}) {
+        ContextOptions options;
+        options.validation = true;
+        options.log = test::counting_log();
+        options.max_submission_work = bound;
+        options.profile_kernels = true;
+        Context ctx = Context::create(options);
+        if (!ctx.device().caps.timestamps) {
+            MESSAGE("no compute timestamps on this device: kernel_times() stays empty");
+            CHECK(ctx.kernel_times().empty());
+            return;
+        }
+        auto& impl = ctx.impl();
+        const Chain c = make_chain(impl);
+        gpu::Plan plan = record_chain(impl, c);
+        CHECK(ctx.kernel_times().empty());  // nothing submitted yet
+        const auto out = run_chain(impl, c, plan);
+        CHECK(out[1] == kSteps * 1.25f);
+        const auto times = ctx.kernel_times();
+        auto count = [&](const std::string& name) {
+            for (const KernelTime& t : times)
+                if (t.name == name) {
+                    CHECK(t.ms >= 0.0);
+                    return t.count;
+                }
+            return 0u;
+        };
+        CHECK(count("elementwise") == kSteps);
+        CHECK(count("fill") == 1);
+        CHECK(count("copy") == 1);
+        CHECK(times.size() == 3);
+        for (size_t i = 1; i < times.size(); ++i) CHECK(times[i - 1].ms >= times[i].ms);  // longest first
+    }
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
 TEST_SUITE_END();

@@ -176,6 +176,16 @@ struct ContextOptions {
     // be written only costs the speed-up (with one warning through log).
     std::string cache_dir;
     bool disk_cache = true;  // false: neither read nor write the cache
+    // Write a GPU timestamp after every command of every plan, for Context::kernel_times() (hyenavk bench
+    // --kernels). Costs a little time per command; ignored where the device has no compute timestamps.
+    bool profile_kernels = false;
+};
+
+// GPU time of one kind of command (a shader, "copy", "fill", "fft") within a submitted plan.
+struct KernelTime {
+    std::string name;
+    uint32_t count = 0;  // commands of this kind
+    double ms = 0;       // their GPU time together, each from the end of the command before it
 };
 
 // A device owned by the host application (a renderer, say). hyenavk uses it and never destroys it.
@@ -231,6 +241,9 @@ public:
     bool borrowed() const;
     // Validation-layer messages seen at warning or error level since the context was created.
     uint64_t validation_message_count() const;
+    // Per-kind GPU times of the last plan submitted (a model's forward, say), longest first; empty unless the
+    // context was made with ContextOptions::profile_kernels on a device with timestamps.
+    std::vector<KernelTime> kernel_times() const;
 
     detail::ContextImpl& impl() const { return *impl_; }
 

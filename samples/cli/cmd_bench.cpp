@@ -2,6 +2,7 @@
 // time per length, in-process, after a warm-up.
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -62,7 +63,7 @@ Action add_bench_command(CLI::App& app) {
         std::string lengths;
         uint32_t batch = 1;
         double seconds = 2.0;
-        bool json = false;
+        bool json = false, kernels = false;
     };
     auto o = std::make_shared<Options>();
     add_model_options(*cmd, o->model);
@@ -72,6 +73,9 @@ Action add_bench_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     cmd->add_flag("--json", o->json, "one JSON object per length instead of a table");
+    cmd->add_flag("--kernels", o->kernels,
+                  "also GPU time per kernel from timestamp queries (one more forward per length, in a context "
+                  "that writes a timestamp after every command)");
     add_device_options(*cmd, o->device);
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
@@ -83,6 +87,18 @@ Action add_bench_command(CLI::App& app) {
         if (!o->json)
             std::printf("%s on %s, B = %u, %s\n%10s %12s %12s %14s %6s\n", model.arch().c_str(), device.c_str(), o->batch,
                         o->device.precision.c_str(), "L", "median ms", "min ms", "tokens/s", "runs");
+        // Timestamps after every command cost a little, so kernels are timed in a context of their own.
+        std::unique_ptr<Context> profiling;
+        std::unique_ptr<Model> profiled;
+        if (o->kernels) {
+            if (!ctx.device().caps.timestamps)
+                throw Error(ErrorCode::Unsupported, "--kernels needs compute-queue timestamps, which " + device + " lacks");
+            ContextOptions options = context_options(o->device);
+            options.profile_kernels = true;
+            profiling = std::make_unique<Context>(Context::create(options));
+            profiled = std::make_unique<Model>(
+                Model::load(*profiling, o->model.model, load_options(o->model, o->device.precision)));
+        }
         std::mt19937 rng(1);
         std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
         for (uint32_t length : lengths) {
@@ -90,13 +106,30 @@ Action add_bench_command(CLI::App& app) {
             for (float& v : input) v = uniform(rng);
             const Timing t = time_forward(model, input, o->batch, length, o->seconds);
             const double tokens_per_s = double(o->batch) * length / (t.ms_median * 1e-3);
-            if (o->json)
+            std::vector<KernelTime> kernels;
+            if (profiled) {
+                profiled->forward(input, o->batch, length);  // builds the plan
+                profiled->forward(input, o->batch, length);
+                kernels = profiling->kernel_times();
+            }
+            if (o->json) {
+                std::string k;
+                for (const KernelTime& kt : kernels)
+                    k += (k.empty() ? "" : ", ") + std::string("{\"name\": \"") + kt.name +
+                         "\", \"count\": " + std::to_string(kt.count) + ", \"ms\": " + std::to_string(kt.ms) + "}";
                 std::printf("{\"arch\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"B\": %u, \"L\": %u, "
-                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u}\n",
+                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u%s%s%s}\n",
                             model.arch().c_str(), device.c_str(), o->device.precision.c_str(), o->batch, length,
-                            t.ms_median, t.ms_min, tokens_per_s, t.runs);
-            else
+                            t.ms_median, t.ms_min, tokens_per_s, t.runs, profiled ? ", \"kernels\": [" : "", k.c_str(),
+                            profiled ? "]" : "");
+            } else {
                 std::printf("%10u %12.3f %12.3f %14.0f %6u\n", length, t.ms_median, t.ms_min, tokens_per_s, t.runs);
+                double total = 0;
+                for (const KernelTime& kt : kernels) total += kt.ms;
+                for (const KernelTime& kt : kernels)
+                    std::printf("%12s %-28s %5u x %10.3f ms  %5.1f%%\n", "", kt.name.c_str(), kt.count, kt.ms,
+                                total > 0 ? 100.0 * kt.ms / total : 0.0);
+            }
             std::fflush(stdout);
         }
         return 0;

@@ -21,6 +21,8 @@ struct DeviceOptions {
     uint64_t memory_budget = 0;  // bytes; 0: the device's default
 };
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
+// The context options the device options describe.
+ContextOptions context_options(const DeviceOptions& options);
 // Creates the context the options describe; checks the precision against the device.
 Context make_context(const DeviceOptions& options);
 

@@ -28,7 +28,7 @@ void add_device_options(CLI::App& cmd, DeviceOptions& options) {
         ->transform(CLI::AsSizeValue(false));
 }
 
-Context make_context(const DeviceOptions& options) {
+ContextOptions context_options(const DeviceOptions& options) {
     ContextOptions ctx_options;
     ctx_options.device = options.device;
     ctx_options.validation = options.validation;
@@ -36,7 +36,11 @@ Context make_context(const DeviceOptions& options) {
     ctx_options.cache_dir = options.cache_dir;
     ctx_options.disk_cache = !options.no_cache;
     ctx_options.memory_budget_bytes = options.memory_budget;
-    Context ctx = Context::create(ctx_options);
+    return ctx_options;
+}
+
+Context make_context(const DeviceOptions& options) {
+    Context ctx = Context::create(context_options(options));
     if (options.precision == "fp16") {
         if (!ctx.device().caps.storage_buffer_16bit)
             throw Error(ErrorCode::Unsupported, "--precision fp16 needs 16-bit storage buffers "

@@ -66,6 +66,7 @@ Context Context::create(const ContextOptions& options) {
     gpu::apply_clamp(info.caps, options.clamp);
     auto device = gpu::Device::create(handles[chosen], info, options.fence_timeout_ns);
     device->set_max_submission_work(options.max_submission_work);
+    device->set_profiling(options.profile_kernels);
     auto disk_cache = make_disk_cache(options, device->info(), instance->sink());
     Context context(
         std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device), std::move(disk_cache)));
@@ -89,6 +90,7 @@ Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& op
     gpu::apply_clamp(caps, options.clamp);
     auto device = gpu::Device::borrow(borrowed, info, options.fence_timeout_ns);
     device->set_max_submission_work(options.max_submission_work);
+    device->set_profiling(options.profile_kernels);
     auto disk_cache = make_disk_cache(options, device->info(), instance->sink());
     Context context(
         std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device), std::move(disk_cache)));
@@ -98,6 +100,7 @@ Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& op
 
 const DeviceInfo& Context::device() const { return impl_->device->info(); }
 bool Context::borrowed() const { return impl_->device->borrowed(); }
+std::vector<KernelTime> Context::kernel_times() const { return impl_->device->last_kernel_times(); }
 uint64_t Context::validation_message_count() const { return impl_->instance->sink().validation_messages.load(); }
 
 }  // namespace hyenavk

@@ -48,6 +48,12 @@ public:
     // into one command buffer; 0 for no bound.
     uint64_t max_submission_work() const { return max_submission_work_; }
     void set_max_submission_work(uint64_t work) { max_submission_work_ = work; }
+    // Whether Recorders write a timestamp after every command (ContextOptions::profile_kernels); only where
+    // the device has compute-queue timestamps.
+    bool profiling() const { return profiling_; }
+    void set_profiling(bool on) { profiling_ = on && info().caps.timestamps; }
+    const std::vector<KernelTime>& last_kernel_times() const { return last_kernel_times_; }
+    void set_last_kernel_times(std::vector<KernelTime> times) { last_kernel_times_ = std::move(times); }
 
     // Serialises use of the queue with the host (its lock callbacks) and with other hyenavk threads.
     void lock_queue();
@@ -75,6 +81,8 @@ private:
     bool lost_ = false;
     uint64_t fence_timeout_ns_ = 0;
     uint64_t max_submission_work_ = 0;
+    bool profiling_ = false;
+    std::vector<KernelTime> last_kernel_times_;
     DeviceInfo info_;
     VolkDeviceTable table_{};
     VkPhysicalDeviceMemoryProperties memory_properties_{};

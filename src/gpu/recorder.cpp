@@ -49,9 +49,13 @@ Plan& Plan::operator=(Plan&& other) noexcept {
         dispatches_ = other.dispatches_;
         barriers_ = other.barriers_;
         work_ = other.work_;
+        query_pools_ = std::move(other.query_pools_);
+        stamps_ = std::move(other.stamps_);
         other.device_ = nullptr;
         other.cmds_.clear();
         other.descriptor_pools_.clear();
+        other.query_pools_.clear();
+        other.stamps_.clear();
     }
     return *this;
 }
@@ -67,16 +71,47 @@ void Plan::release() {
         vk.vkFreeCommandBuffers(device_->handle(), device_->command_pool(), static_cast<uint32_t>(cmds_.size()),
                                 cmds_.data());
     }
-    if (!device_->lost())
+    if (!device_->lost()) {
         for (VkDescriptorPool pool : descriptor_pools_) vk.vkDestroyDescriptorPool(device_->handle(), pool, nullptr);
+        for (VkQueryPool pool : query_pools_) vk.vkDestroyQueryPool(device_->handle(), pool, nullptr);
+    }
     device_ = nullptr;
     cmds_.clear();
     descriptor_pools_.clear();
+    query_pools_.clear();
+    stamps_.clear();
+}
+
+std::vector<KernelTime> Plan::kernel_times() const {
+    std::vector<KernelTime> times;
+    if (!device_ || query_pools_.empty()) return times;
+    const VolkDeviceTable& vk = device_->vk();
+    const double ns_per_tick = device_->caps().timestamp_period_ns;
+    for (const auto& stamps : stamps_) {
+        uint64_t previous = 0;
+        for (size_t i = 0; i < stamps.size(); ++i) {
+            uint64_t t = 0;
+            vk_check(vk.vkGetQueryPoolResults(device_->handle(), query_pools_[stamps[i].pool], stamps[i].query, 1,
+                                              sizeof(t), &t, sizeof(t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+                     "vkGetQueryPoolResults");
+            if (i > 0) {
+                auto it = std::find_if(times.begin(), times.end(),
+                                       [&](const KernelTime& k) { return k.name == stamps[i].label; });
+                if (it == times.end()) it = times.insert(times.end(), KernelTime{stamps[i].label, 0, 0});
+                ++it->count;
+                it->ms += double(t - previous) * ns_per_tick * 1e-6;
+            }
+            previous = t;
+        }
+    }
+    std::sort(times.begin(), times.end(), [](const KernelTime& a, const KernelTime& b) { return a.ms > b.ms; });
+    return times;
 }
 
 void Plan::submit() {
     if (!device_ || cmds_.empty()) throw Error(ErrorCode::Internal, "submit of an empty plan");
     device_->submit_and_wait(cmds_.data(), static_cast<uint32_t>(cmds_.size()));
+    if (!query_pools_.empty()) device_->set_last_kernel_times(kernel_times());
 }
 
 Recorder::Recorder(Device& device, Pipelines& pipelines)
@@ -111,6 +146,32 @@ void Recorder::begin_command_buffer() {
     pending_reads_.clear();
     pending_writes_.clear();
     buffer_work_ = 0;
+    if (device_.profiling()) {
+        plan_.stamps_.emplace_back();
+        stamp("start");
+    }
+}
+
+void Recorder::stamp(const char* label) {
+    if (!device_.profiling()) return;
+    const VolkDeviceTable& vk = device_.vk();
+    auto& stamps = plan_.stamps_.back();
+    // A fresh pool whenever the last one is full (or this command buffer has none yet: pools are reset by
+    // the command buffer that first writes them, so one never spans two command buffers).
+    const bool need_pool = stamps.empty() || stamps.back().query + 1 == Plan::kQueriesPerPool;
+    if (need_pool) {
+        VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+        info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        info.queryCount = Plan::kQueriesPerPool;
+        VkQueryPool pool = VK_NULL_HANDLE;
+        vk_check(vk.vkCreateQueryPool(device_.handle(), &info, nullptr, &pool), "vkCreateQueryPool");
+        plan_.query_pools_.push_back(pool);
+        vk.vkCmdResetQueryPool(cmd(), pool, 0, Plan::kQueriesPerPool);
+    }
+    const uint32_t pool = need_pool ? uint32_t(plan_.query_pools_.size() - 1) : stamps.back().pool;
+    const uint32_t query = need_pool ? 0 : stamps.back().query + 1;
+    vk.vkCmdWriteTimestamp(cmd(), VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, plan_.query_pools_[pool], query);
+    stamps.push_back({pool, query, label});
 }
 
 void Recorder::reserve(uint64_t work) {
@@ -224,6 +285,7 @@ void Recorder::dispatch(std::string_view shader, std::span<const uint32_t> spec,
     if (push_bytes) vk.vkCmdPushConstants(cmd_buffer, pipelines_.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
     vk.vkCmdDispatch(cmd_buffer, groups[0], groups[1], groups[2]);
     ++plan_.dispatches_;
+    if (device_.profiling()) stamp(std::string(shader).c_str());
 }
 
 void Recorder::copy(const BufferSlice& src, const BufferSlice& dst) {
@@ -232,12 +294,14 @@ void Recorder::copy(const BufferSlice& src, const BufferSlice& dst) {
     track({{src, Access::Read}, {dst, Access::Write}});
     const VkBufferCopy region{src.offset, dst.offset, src.size};
     device_.vk().vkCmdCopyBuffer(cmd(), src.buffer, dst.buffer, 1, &region);
+    stamp("copy");
 }
 
 void Recorder::fill(const BufferSlice& dst, uint32_t value) {
     reserve(saturating_mul(dst.size, kOpsPerByte));
     track({{dst, Access::Write}});
     device_.vk().vkCmdFillBuffer(cmd(), dst.buffer, dst.offset, dst.size, value);
+    stamp("fill");
 }
 
 void Recorder::external(std::initializer_list<Binding> bindings, const std::function<void(VkCommandBuffer)>& record,
@@ -248,6 +312,7 @@ void Recorder::external(std::initializer_list<Binding> bindings, const std::func
     track(bindings);
     record(cmd());
     ++plan_.dispatches_;
+    stamp("fft");
 }
 
 Plan Recorder::finish() {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <initializer_list>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +50,11 @@ public:
     uint32_t barrier_count() const { return barriers_; }
     uint64_t estimated_work() const { return work_; }  // arithmetic operations, all submissions together
 
+    // GPU time per kind of command (shader name, "copy", "fill", "fft") over the last submit(), from the
+    // timestamps a profiling device records after each command; empty where none were recorded. A command's
+    // time runs from the end of the one before it, so barrier waits count against the command that waited.
+    std::vector<KernelTime> kernel_times() const;
+
 private:
     friend class Recorder;
     void release();  // frees the command buffers and descriptor pools; leaves an empty plan
@@ -58,6 +64,15 @@ private:
     uint32_t dispatches_ = 0;
     uint32_t barriers_ = 0;
     uint64_t work_ = 0;
+    // Timestamps: query pools of kQueriesPerPool, and per command buffer the queries it writes in order (the
+    // first marks its start) with the label of the command each one ends.
+    static constexpr uint32_t kQueriesPerPool = 256;
+    struct Stamp {
+        uint32_t pool, query;
+        std::string label;
+    };
+    std::vector<VkQueryPool> query_pools_;
+    std::vector<std::vector<Stamp>> stamps_;
 };
 
 class Recorder {
@@ -114,6 +129,7 @@ private:
     void track(std::initializer_list<Binding> bindings);
     void barrier();
     VkDescriptorSet allocate_set();
+    void stamp(const char* label);  // a timestamp after the last command, where the device is profiling
 
     Device& device_;
     Pipelines& pipelines_;

@@ -12,7 +12,7 @@ layout(std430, binding = 2) readonly buffer B { STORE_T b_[]; };
 layout(std430, binding = 3) readonly buffer C { STORE_T c_[]; };
 
 const uint OP_COPY = 0u, OP_ADD = 1u, OP_MUL = 2u, OP_SILU = 3u, OP_SIGMOID = 4u, OP_SIN_FREQ = 5u,
-           OP_EXP_DECAY = 6u, OP_SCALE = 7u, OP_SIN = 8u;
+           OP_EXP_DECAY = 6u, OP_SCALE = 7u, OP_SIN = 8u, OP_SILU_MUL = 9u, OP_MUL_SIGMOID = 10u;
 
 layout(push_constant) uniform Push {
     uint rows, cols, op;
@@ -45,6 +45,8 @@ void main() {
             }
             case OP_SCALE: y = a * p.scalar; break;
             case OP_SIN: y = sin(a); break;
+            case OP_SILU_MUL: y = a * sigmoid(a) * LOAD(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z]); break;
+            case OP_MUL_SIGMOID: y = a * sigmoid(LOAD(b_[p.b_view.x + r * p.b_view.y + c * p.b_view.z])); break;
             default: y = 0.0; break;
         }
         out_[p.out_view.x + r * p.out_view.y + c * p.out_view.z] = STORE(y);

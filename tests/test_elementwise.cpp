@@ -25,7 +25,7 @@ const Shape kShapes[] = {{1, 1}, {1, 7}, {13, 1}, {37, 61}, {1000, 3}, {257, 256
 
 TEST_SUITE_BEGIN("kernels");
 
-TEST_CASE("element-wise add, mul, silu, sigmoid, scale") {
+TEST_CASE("element-wise add, mul, silu, sigmoid, the fused silu * b and a * sigmoid(b), scale") {
     auto& ctx = test::context().impl();
     for (const Shape s : kShapes) {
         CAPTURE(s.rows);
@@ -44,6 +44,8 @@ TEST_CASE("element-wise add, mul, silu, sigmoid, scale") {
         check([&](gpu::Recorder& r) { ops::mul(r, o, va, vb); }, ref::mul(ad, bd));
         check([&](gpu::Recorder& r) { ops::silu(r, o, va); }, ref::silu(ad));
         check([&](gpu::Recorder& r) { ops::sigmoid(r, o, va); }, ref::sigmoid(ad));
+        check([&](gpu::Recorder& r) { ops::silu_mul(r, o, va, vb); }, ref::mul(ref::silu(ad), bd));
+        check([&](gpu::Recorder& r) { ops::mul_sigmoid(r, o, va, vb); }, ref::mul(ad, ref::sigmoid(bd)));
         const std::vector<double> ones(s.cols, 1.0);
         check([&](gpu::Recorder& r) { ops::sin(r, o, va); }, ref::sin_freq(ad, s.rows, s.cols, ones));
         std::vector<double> scaled(ad);
@@ -123,6 +125,8 @@ TEST_CASE("element-wise on fp16 storage: every op, broadcasts, slices") {
         check([&](gpu::Recorder& r) { ops::mul(r, o, va, vb); }, ref::mul(ad, bd), kBound);
         check([&](gpu::Recorder& r) { ops::silu(r, o, va); }, ref::silu(ad), kBound);
         check([&](gpu::Recorder& r) { ops::sigmoid(r, o, va); }, ref::sigmoid(ad), kBound);
+        check([&](gpu::Recorder& r) { ops::silu_mul(r, o, va, vb); }, ref::mul(ref::silu(ad), bd), kBound);
+        check([&](gpu::Recorder& r) { ops::mul_sigmoid(r, o, va, vb); }, ref::mul(ad, ref::sigmoid(bd)), kBound);
         const std::vector<double> ones(s.cols, 1.0);
         check([&](gpu::Recorder& r) { ops::sin(r, o, va); }, ref::sin_freq(ad, s.rows, s.cols, ones), kBound);
         std::vector<double> scaled(ad);

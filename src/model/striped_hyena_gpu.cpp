@@ -412,8 +412,7 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
         layer_norm(a, X.views[i], p + "_ffn_norm");
         dense(g, a, p + "_ffn_gate", H, 4 * H);
         dense(u, a, p + "_ffn_up", H, 4 * H);
-        ops::silu(rec, g, g);
-        ops::mul(rec, g, g, u);
+        ops::silu_mul(rec, g, g, u);
         dense(t, g, p + "_ffn_down", 4 * H, H);
         ops::add(rec, X.views[i], X.views[i], t);
     };
@@ -499,9 +498,7 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
                 layer_norm(t, y, p + "_dw_conv_norm");
                 ops::silu(rec, t, t);
                 dense(a2, t, p + "_dw_conv_pw", H, H);
-                const View gate = proj.rows_range(halo, rows).columns(H, H);
-                ops::sigmoid(rec, gate, gate);
-                ops::mul(rec, y, a2, gate);
+                ops::mul_sigmoid(rec, y, a2, proj.rows_range(halo, rows).columns(H, H));
                 dense(t, y, p + "_out_proj", H, H);
                 ops::add(rec, X.views[i], X.views[i], t);
                 ffn(i, p);

@@ -8,7 +8,7 @@
 namespace hyenavk::ops {
 namespace {
 
-enum Op : uint32_t { kCopy = 0, kAdd, kMul, kSilu, kSigmoid, kSinFreq, kExpDecay, kScale, kSin };
+enum Op : uint32_t { kCopy = 0, kAdd, kMul, kSilu, kSigmoid, kSinFreq, kExpDecay, kScale, kSin, kSiluMul, kMulSigmoid };
 
 struct Push {
     uint32_t rows, cols, op;
@@ -54,6 +54,12 @@ void add(gpu::Recorder& rec, const View& out, const View& a, const View& b) { ru
 void mul(gpu::Recorder& rec, const View& out, const View& a, const View& b) { run(rec, kMul, out, a, &b, nullptr, 0); }
 void silu(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kSilu, out, a, nullptr, nullptr, 0); }
 void sigmoid(gpu::Recorder& rec, const View& out, const View& a) { run(rec, kSigmoid, out, a, nullptr, nullptr, 0); }
+void silu_mul(gpu::Recorder& rec, const View& out, const View& a, const View& b) {
+    run(rec, kSiluMul, out, a, &b, nullptr, 0);
+}
+void mul_sigmoid(gpu::Recorder& rec, const View& out, const View& a, const View& b) {
+    run(rec, kMulSigmoid, out, a, &b, nullptr, 0);
+}
 void scale(gpu::Recorder& rec, const View& out, const View& a, float factor) {
     run(rec, kScale, out, a, nullptr, nullptr, factor);
 }

@@ -12,6 +12,9 @@ void add(gpu::Recorder& rec, const View& out, const View& a, const View& b);
 void mul(gpu::Recorder& rec, const View& out, const View& a, const View& b);  // also: gating by a slice
 void silu(gpu::Recorder& rec, const View& out, const View& a);
 void sigmoid(gpu::Recorder& rec, const View& out, const View& a);
+// Fused forms, one pass instead of two: out = silu(a) * b (a gated FFN), out = a * sigmoid(b) (a sigmoid gate).
+void silu_mul(gpu::Recorder& rec, const View& out, const View& a, const View& b);
+void mul_sigmoid(gpu::Recorder& rec, const View& out, const View& a, const View& b);
 void scale(gpu::Recorder& rec, const View& out, const View& a, float factor);
 void sin(gpu::Recorder& rec, const View& out, const View& a);
 // out[r, c] = sin(freq[r, c] * a[r, c]); freq is usually a row broadcast of a per-column vector.

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "fft/long_conv.hpp"
-#include "io/float16.hpp"
 #include "model/config.hpp"
+#include "model/element_transfer.hpp"
 #include "ops/conv.hpp"
 #include "ops/dense.hpp"
 #include "ops/elementwise.hpp"
@@ -89,13 +89,7 @@ nlohmann::json HyenaOperatorGpu::config_json() const { return to_json(config_); 
 
 void HyenaOperatorGpu::upload_weight(const std::string& name, std::span<const float> data, ElementType element) {
     auto alloc = ctx_.memory.allocate(gpu::Lifetime::Weights, data.size() * ops::element_bytes(element));
-    if (element == ElementType::F16) {
-        std::vector<uint16_t> half(data.size());
-        for (size_t i = 0; i < data.size(); ++i) half[i] = io::f32_to_f16(data[i]);
-        ctx_.transfer.upload(alloc, 0, half.data(), half.size() * sizeof(uint16_t));
-    } else {
-        ctx_.transfer.upload(alloc, 0, data.data(), data.size_bytes());
-    }
+    upload_elements(ctx_.transfer, alloc, data, element);
     weights_.insert_or_assign(name, std::pair{std::move(alloc), element});
 }
 
@@ -339,18 +333,9 @@ std::vector<float> HyenaOperatorGpu::forward(std::span<const float> input, uint3
     validate_input(input, batch, length);
     Forward& fw = prepare(batch, length);
     std::vector<float> out(uint64_t(batch) * length * config_.d_model);
-    if (element_ == ElementType::F16) {
-        std::vector<uint16_t> half(input.size());
-        for (size_t i = 0; i < input.size(); ++i) half[i] = io::f32_to_f16(input[i]);
-        ctx_.transfer.upload(fw.input, 0, half.data(), half.size() * sizeof(uint16_t));
-        fw.plan.submit();
-        ctx_.transfer.download(fw.t, 0, half.data(), half.size() * sizeof(uint16_t));
-        for (size_t i = 0; i < out.size(); ++i) out[i] = io::f16_to_f32(half[i]);
-    } else {
-        ctx_.transfer.upload(fw.input, 0, input.data(), input.size_bytes());
-        fw.plan.submit();
-        ctx_.transfer.download(fw.t, 0, out.data(), out.size() * sizeof(float));
-    }
+    upload_elements(ctx_.transfer, fw.input, input, element_);
+    fw.plan.submit();
+    download_elements(ctx_.transfer, fw.t, out, element_);
     return out;
 }
 

@@ -6,8 +6,8 @@
 
 #include "fft/long_conv.hpp"
 #include "fft/vkfft_plan.hpp"
-#include "io/float16.hpp"
 #include "model/config.hpp"
+#include "model/element_transfer.hpp"
 #include "ops/conv.hpp"
 #include "ops/convert.hpp"
 #include "ops/dense.hpp"
@@ -123,13 +123,7 @@ nlohmann::json StripedHyenaGpu::config_json() const { return to_json(config_); }
 
 void StripedHyenaGpu::upload_weight(const std::string& name, std::span<const float> data, ElementType element) {
     auto alloc = ctx_.memory.allocate(gpu::Lifetime::Weights, data.size() * ops::element_bytes(element));
-    if (element == ElementType::F16) {
-        std::vector<uint16_t> half(data.size());
-        for (size_t i = 0; i < data.size(); ++i) half[i] = io::f32_to_f16(data[i]);
-        ctx_.transfer.upload(alloc, 0, half.data(), half.size() * sizeof(uint16_t));
-    } else {
-        ctx_.transfer.upload(alloc, 0, data.data(), data.size_bytes());
-    }
+    upload_elements(ctx_.transfer, alloc, data, element);
     weights_.insert_or_assign(name, std::pair{std::move(alloc), element});
 }
 
@@ -546,15 +540,10 @@ std::vector<float> StripedHyenaGpu::forward(std::span<const float> input, uint32
         fw.s.upload(ctx_.transfer, input, E);
     fw.plan.submit();
     std::vector<float> out((full_sequence ? uint64_t(batch) * length : batch) * H);
-    if (full_sequence) {
+    if (full_sequence)
         fw.s.download(ctx_.transfer, out);
-    } else if (element_ == ElementType::F16) {
-        std::vector<uint16_t> half(out.size());
-        ctx_.transfer.download(fw.output, 0, half.data(), half.size() * sizeof(uint16_t));
-        for (size_t i = 0; i < out.size(); ++i) out[i] = io::f16_to_f32(half[i]);
-    } else {
-        ctx_.transfer.download(fw.output, 0, out.data(), out.size() * sizeof(float));
-    }
+    else
+        download_elements(ctx_.transfer, fw.output, out, element_);
     return out;
 }
 

@@ -11,7 +11,7 @@ namespace {
 enum Op : uint32_t { kCopy = 0, kAdd, kMul, kSilu, kSigmoid, kSinFreq, kExpDecay, kScale, kSin, kSiluMul, kMulSigmoid };
 
 struct Push {
-    uint32_t rows, cols, op;
+    uint32_t rows, cols, unused;
     float scalar;
     PushView out, a, b, c;
 };
@@ -25,19 +25,45 @@ void check_shape(const View& out, const View& v, const char* name) {
                                              std::to_string(out.cols) + "]");
 }
 
-void run(gpu::Recorder& rec, Op op, const View& out, const View& a, const View* b, const View* c, float scalar) {
-    check_shape(out, a, "a");
-    if (b) check_shape(out, *b, "b");
-    if (c) check_shape(out, *c, "c");
-    const View& bb = b ? *b : a;  // the shader declares every binding; unused ones alias a
-    const View& cc = c ? *c : a;
+// Workgroups take rows: operands that are all contiguous and have fewer, longer rows are seen as rows of
+// kFlatCols, so that long vectors spread over many workgroups.
+constexpr uint32_t kFlatCols = 256;
+
+void flatten_contiguous(View& out, View& a, View& b, View& c) {
+    const uint64_t total = uint64_t(out.rows) * out.cols;
+    auto contiguous = [&](const View& v) { return v.col_stride == 1 && (out.rows <= 1 || v.row_stride == out.cols); };
+    if (out.cols <= kFlatCols || total % kFlatCols != 0 ||
+        !(contiguous(out) && contiguous(a) && contiguous(b) && contiguous(c)))
+        return;
+    for (View* v : {&out, &a, &b, &c}) {
+        v->rows = uint32_t(total / kFlatCols);
+        v->cols = kFlatCols;
+        v->row_stride = kFlatCols;
+    }
+}
+
+void run(gpu::Recorder& rec, Op op, const View& out_view, const View& a_view, const View* b, const View* c,
+         float scalar) {
+    check_shape(out_view, a_view, "a");
+    if (b) check_shape(out_view, *b, "b");
+    if (c) check_shape(out_view, *c, "c");
+    View out = out_view, a = a_view;
+    View bb = b ? *b : a;  // the shader declares every binding; unused ones alias a
+    View cc = c ? *c : a;
+    flatten_contiguous(out, a, bb, cc);
     const ElementType e = checks::element_type(rec.caps(), "element-wise", {&out, &a, &bb, &cc});
     if (out.rows == 0 || out.cols == 0) return;
-    Push p{out.rows, out.cols, op, scalar, push_view(out), push_view(a), push_view(bb), push_view(cc)};
+    Push p{out.rows, out.cols, 0, scalar, push_view(out), push_view(a), push_view(bb), push_view(cc)};
+    // 4 columns at a time where every view's rows are contiguous and start at multiples of 4 elements.
+    auto vec4_rows = [&](const View& v) {
+        return v.col_stride == 1 && v.offset % 4 == 0 && (out.rows <= 1 || v.row_stride % 4 == 0);
+    };
+    const bool vec4 = out.cols % 4 == 0 && vec4_rows(out) && vec4_rows(a) && vec4_rows(bb) && vec4_rows(cc);
+    const uint32_t spec[] = {op, vec4 ? 1u : 0u};
     using gpu::Access;
-    rec.dispatch(e == ElementType::F16 ? "elementwise_f16" : "elementwise", {},
+    rec.dispatch(e == ElementType::F16 ? "elementwise_f16" : "elementwise", spec,
                  {{out.slice, Access::Write}, {a.slice, Access::Read}, {bb.slice, Access::Read}, {cc.slice, Access::Read}},
-                 p, grid_1d(rec.caps(), uint64_t(out.rows) * out.cols, 256));
+                 p, grid_1d(rec.caps(), out.rows, 1));
 }
 
 }  // namespace

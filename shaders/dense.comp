@@ -1,15 +1,18 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "storage.glsl"
-// out[M, N] = a[M, K] @ W + bias. Each invocation owns a 4 x 4 block of the output and keeps it in
+// out[M, N] = a[M, K] @ W + bias, then an epilogue. Each invocation owns a 4 x 4 block of the output and keeps it in
 // registers over the whole K loop: register blocking without shared memory, whose barriers are costly on
 // CPU drivers. A grid-stride loop over blocks covers any M, N within the workgroup-count limit.
 layout(local_size_x = 64) in;
 
 // 0: W is [K, N] (w[k * N + n]); 1: W is [N, K] (w[n * K + k], PyTorch's Linear.weight).
 layout(constant_id = 0) const uint W_OUT_IN = 0;
+// What becomes of a result v and the value o already in out: see dense_epilogue.glsl.
+layout(constant_id = 1) const uint EPILOGUE = 0;
+#include "dense_epilogue.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
+layout(std430, binding = 0) buffer Out { STORE_T out_[]; };
 layout(std430, binding = 1) readonly buffer A { STORE_T a_[]; };
 layout(std430, binding = 2) readonly buffer W { STORE_T w_[]; };
 layout(std430, binding = 3) readonly buffer Bias { STORE_T bias_[]; };  // the weights again when absent
@@ -58,7 +61,11 @@ void main() {
         const uint n_count = min(4u, p.N - n0), r_count = min(4u, p.M - r0);
         for (uint i = 0u; i < r_count; ++i) {
             const uint base = p.out_view.x + (r0 + i) * p.out_view.y + n0 * p.out_view.z;
-            for (uint j = 0u; j < n_count; ++j) out_[base + j * p.out_view.z] = STORE(acc[i][j]);
+            for (uint j = 0u; j < n_count; ++j) {
+                const uint oi = base + j * p.out_view.z;
+                const float prev = EPILOGUE != EPILOGUE_STORE ? LOAD(out_[oi]) : 0.0;
+                out_[oi] = STORE(epilogue(vec4(acc[i][j]), vec4(prev)).x);
+            }
         }
     }
 }

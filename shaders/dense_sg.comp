@@ -1,5 +1,5 @@
 #version 450
-// out[M, N] = a[M, K] @ W + bias for CPU drivers such as lavapipe, which run a workgroup as one subgroup of
+// out[M, N] = a[M, K] @ W + bias (then an epilogue) for CPU drivers such as lavapipe, which run a workgroup as one subgroup of
 // SIMD lanes (LANES, the subgroup size: 4, 8 or 16) and turn every storage-buffer load into a loop over the
 // lanes. The kernel therefore loads as few values per multiply-add as it can:
 //   - a workgroup is one subgroup and owns a TM x TN tile of the output, TN = LANES * 4 * CG;
@@ -38,9 +38,12 @@ layout(constant_id = 1) const uint A_VEC4 = 0;
 layout(constant_id = 2) const uint W_VEC4 = 0;
 // 1 where out[r, n .. n + 3] is an aligned vec4 and N is a multiple of 4.
 layout(constant_id = 3) const uint OUT_VEC4 = 0;
+// What becomes of a result v and the value o already in out: see dense_epilogue.glsl.
+layout(constant_id = 4) const uint EPILOGUE = 0;
+#include "dense_epilogue.glsl"
 
-layout(std430, binding = 0) writeonly buffer Out { STORE_T out_[]; };
-layout(std430, binding = 0) writeonly buffer Out4 { STORE4_T out4_[]; };
+layout(std430, binding = 0) buffer Out { STORE_T out_[]; };
+layout(std430, binding = 0) buffer Out4 { STORE4_T out4_[]; };
 layout(std430, binding = 1) readonly buffer A { STORE_T a_[]; };
 layout(std430, binding = 1) readonly buffer A4 { STORE4_T a4_[]; };
 layout(std430, binding = 2) readonly buffer W { STORE_T w_[]; };
@@ -177,16 +180,26 @@ void main() {
                                        ? vec4(LOAD(bias_[bi]), LOAD(bias_[bi + 1u]), LOAD(bias_[bi + 2u]), LOAD(bias_[bi + 3u]))
                                        : vec4(0.0);
                     const uint o = p.out_view.x + n + r0 * p.out_view.y;
-                    [[unroll]] for (uint i = 0u; i < TM; ++i)
-                        if (i < rows) out4_[(o + i * p.out_view.y) >> 2] = STORE4(acc[i][c] + b);
+                    [[unroll]] for (uint i = 0u; i < TM; ++i) {
+                        if (i < rows) {
+                            const uint oi = (o + i * p.out_view.y) >> 2;
+                            const vec4 prev = EPILOGUE != EPILOGUE_STORE ? LOAD4(out4_[oi]) : vec4(0.0);
+                            out4_[oi] = STORE4(epilogue(acc[i][c] + b, prev));
+                        }
+                    }
                 }
             } else {
                 [[unroll]] for (uint q = 0u; q < 4u; ++q) {
                     if (n + q < p.N) {
                         const float b = p.has_bias != 0u ? LOAD(bias_[p.bias_offset + n + q]) : 0.0;
                         const uint o = p.out_view.x + (n + q) * p.out_view.z + r0 * p.out_view.y;
-                        [[unroll]] for (uint i = 0u; i < TM; ++i)
-                            if (i < rows) out_[o + i * p.out_view.y] = STORE(acc[i][c][q] + b);
+                        [[unroll]] for (uint i = 0u; i < TM; ++i) {
+                            if (i < rows) {
+                                const uint oi = o + i * p.out_view.y;
+                                const float prev = EPILOGUE != EPILOGUE_STORE ? LOAD(out_[oi]) : 0.0;
+                                out_[oi] = STORE(epilogue(vec4(acc[i][c][q] + b), vec4(prev)).x);
+                            }
+                        }
                     }
                 }
             }

@@ -4,6 +4,7 @@
 // plain kernel, on a second context whose subgroup operations are switched off.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 
 #include "ops/dense.hpp"
@@ -180,6 +181,73 @@ TEST_CASE("dense: column slices of wider tensors as input and output") {
                 CHECK(others_kept);
                 CHECK(out.canaries_intact());
             }
+        }
+    });
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("dense epilogues: a residual, a silu gate and a sigmoid gate over what out holds, on slices") {
+    // out is a column slice of a wider tensor: aligned (4-wide stores) and unaligned (scalar stores).
+    struct Slices {
+        uint32_t M, K, N, out_cols, out_first;
+    };
+    const Slices cases[] = {{37, 24, 68, 80, 4}, {23, 19, 11, 20, 5}, {70, 9, 130, 130, 0}};
+    const ops::DenseEpilogue epilogues[] = {ops::DenseEpilogue::Accumulate, ops::DenseEpilogue::SiluGate,
+                                            ops::DenseEpilogue::SigmoidGated};
+    for_each_kernel([&](detail::ContextImpl& ctx) {
+        uint32_t seed = 1500;
+        for (const Slices& c : cases) {
+            for (const ops::DenseEpilogue epilogue : epilogues) {
+                CAPTURE(c.M);
+                CAPTURE(c.N);
+                CAPTURE(static_cast<int>(epilogue));
+                const auto a = test::random_floats(size_t(c.M) * c.K, ++seed);
+                const auto w = test::random_floats(size_t(c.K) * c.N, ++seed);
+                const auto bias = test::random_floats(c.N, ++seed);
+                const auto before = test::random_floats(size_t(c.M) * c.out_cols, ++seed, -3.0f, 3.0f);
+                GuardedTensor ga(ctx, a), gw(ctx, w), gb(ctx, bias), out(ctx, before);
+                const auto bv = gb.view(1, c.N);
+                test::run_once(ctx, [&](gpu::Recorder& r) {
+                    ops::dense(r, out.view(c.M, c.out_cols).columns(c.out_first, c.N), ga.view(c.M, c.K),
+                               gw.view(c.K, c.N), ops::WeightLayout::InOut, &bv, ops::DenseKernel::Auto, epilogue);
+                });
+                const auto v = ref::dense(test::to_double(a), c.M, c.K, test::to_double(w), ref::WeightLayout::InOut,
+                                          test::to_double(bias), c.N);
+                const auto o = test::to_double(columns_of(before, c.M, c.out_cols, c.out_first, c.N));
+                std::vector<double> expected(v.size());
+                for (size_t i = 0; i < v.size(); ++i) {
+                    switch (epilogue) {
+                        case ops::DenseEpilogue::Accumulate: expected[i] = o[i] + v[i]; break;
+                        case ops::DenseEpilogue::SiluGate: expected[i] = v[i] / (1.0 + std::exp(-v[i])) * o[i]; break;
+                        default: expected[i] = v[i] / (1.0 + std::exp(-o[i])); break;
+                    }
+                }
+                const auto got = out.read();
+                CHECK(ref::relative_error(columns_of(got, c.M, c.out_cols, c.out_first, c.N), expected) <= kBound);
+                bool others_kept = true;
+                for (uint32_t r = 0; r < c.M; ++r)
+                    for (uint32_t col = 0; col < c.out_cols; ++col)
+                        if ((col < c.out_first || col >= c.out_first + c.N) &&
+                            got[size_t(r) * c.out_cols + col] != before[size_t(r) * c.out_cols + col])
+                            others_kept = false;
+                CHECK(others_kept);
+                CHECK(out.canaries_intact());
+            }
+        }
+        if (test::has_f16_storage(ctx)) {  // one fp16 case: the epilogue reads half and stores half
+            const uint32_t M = 33, K = 16, N = 64;
+            const auto a = test::round_to_half(test::random_floats(size_t(M) * K, 1601));
+            const auto w = test::round_to_half(test::random_floats(size_t(K) * N, 1602));
+            const auto before = test::round_to_half(test::random_floats(size_t(M) * N, 1603));
+            GuardedHalfTensor ga(ctx, a), gw(ctx, w), out(ctx, before);
+            test::run_once(ctx, [&](gpu::Recorder& r) {
+                ops::dense(r, out.view(M, N), ga.view(M, K), gw.view(K, N), ops::WeightLayout::InOut, nullptr,
+                           ops::DenseKernel::Auto, ops::DenseEpilogue::Accumulate);
+            });
+            const auto expected = ref::add(ref::dense(test::to_double(a), M, K, test::to_double(w),
+                                                      ref::WeightLayout::InOut, {}, N),
+                                           test::to_double(before));
+            CHECK(ref::relative_error(out.read(), expected) <= test::kF16StoreBound);
         }
     });
     CHECK_NO_VALIDATION_MESSAGES();

@@ -16,9 +16,10 @@ using namespace hyenavk;
 namespace {
 
 // out = a * factor over n floats, through the element-wise kernel (it declares out, a, b and c; b and c are
-// bound to a, unused).
+// bound to a, unused). The op is the kernel's specialization constant 0.
+constexpr uint32_t kScaleSpec[] = {7 /* OP_SCALE */, 0};
 struct ScalePush {
-    uint32_t rows, cols, op;
+    uint32_t rows, cols, unused;
     float scalar;
     uint32_t out_view[4], a_view[4], b_view[4], c_view[4];
 };
@@ -27,7 +28,6 @@ ScalePush scale_push(uint32_t n, float factor) {
     ScalePush p{};
     p.rows = 1;
     p.cols = n;
-    p.op = 7;  // OP_SCALE
     p.scalar = factor;
     p.out_view[2] = p.a_view[2] = p.b_view[2] = p.c_view[2] = 1;
     return p;
@@ -150,12 +150,12 @@ TEST_CASE("recorder: barriers only between conflicting accesses, plans replay, p
     gpu::Recorder rec(*impl.device, impl.pipelines);
     const auto p2 = scale_push(n, 2.0f), p3 = scale_push(n, 3.0f), p5 = scale_push(n, 5.0f);
     using gpu::Access;
-    rec.dispatch("elementwise", {}, {{y.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read}, {x.slice(), Access::Read}}, p2, {4, 1, 1});
-    rec.dispatch("elementwise", {}, {{z.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read}, {x.slice(), Access::Read}}, p3, {4, 1, 1});
+    rec.dispatch("elementwise", kScaleSpec, {{y.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read}, {x.slice(), Access::Read}}, p2, {4, 1, 1});
+    rec.dispatch("elementwise", kScaleSpec, {{z.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read}, {x.slice(), Access::Read}}, p3, {4, 1, 1});
     // Two reads of x and writes to distinct buffers: independent, no barrier so far.
-    rec.dispatch("elementwise", {}, {{w.slice(), Access::Write}, {y.slice(), Access::Read}, {y.slice(), Access::Read}, {y.slice(), Access::Read}}, p5, {4, 1, 1});
+    rec.dispatch("elementwise", kScaleSpec, {{w.slice(), Access::Write}, {y.slice(), Access::Read}, {y.slice(), Access::Read}, {y.slice(), Access::Read}}, p5, {4, 1, 1});
     // Reads y written above: read after write needs one barrier.
-    rec.dispatch("elementwise", {}, {{x.slice(), Access::Write}, {z.slice(), Access::Read}, {z.slice(), Access::Read}, {z.slice(), Access::Read}}, p5, {4, 1, 1});
+    rec.dispatch("elementwise", kScaleSpec, {{x.slice(), Access::Write}, {z.slice(), Access::Read}, {z.slice(), Access::Read}, {z.slice(), Access::Read}}, p5, {4, 1, 1});
     // Writes x that the first two dispatches read: covered by the barrier just placed (reads were cleared).
     gpu::Plan plan = rec.finish();
     CHECK(plan.dispatch_count() == 4);
@@ -184,7 +184,7 @@ TEST_CASE("write after read gets a barrier") {
     gpu::Recorder rec(*impl.device, impl.pipelines);
     using gpu::Access;
     rec.fill(x.slice(), 0);
-    rec.dispatch("elementwise", {}, {{y.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read}, {x.slice(), Access::Read}}, scale_push(n, 1), {1, 1, 1});
+    rec.dispatch("elementwise", kScaleSpec, {{y.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read}, {x.slice(), Access::Read}}, scale_push(n, 1), {1, 1, 1});
     rec.fill(x.slice(), 0);  // WAR on x, WAW with the first fill
     gpu::Plan plan = rec.finish();
     CHECK(plan.barrier_count() == 2);
@@ -201,7 +201,7 @@ TEST_CASE("a slice beyond the storage-buffer range is rejected by name") {
     auto& impl = ctx.impl();
     auto big = impl.memory.allocate(gpu::Lifetime::Activations, 8192);
     gpu::Recorder rec(*impl.device, impl.pipelines);
-    CHECK_THROWS_WITH_AS(rec.dispatch("elementwise", {}, {{big.slice(), gpu::Access::Write}, {big.slice(), gpu::Access::Read}}, scale_push(2048, 1),
+    CHECK_THROWS_WITH_AS(rec.dispatch("elementwise", kScaleSpec, {{big.slice(), gpu::Access::Write}, {big.slice(), gpu::Access::Read}}, scale_push(2048, 1),
                                       {1, 1, 1}),
                          doctest::Contains("maxStorageBufferRange"), Error);
     CHECK_THROWS_WITH_AS(impl.pipelines.get("no_such_kernel"), doctest::Contains("no_such_kernel"), Error);

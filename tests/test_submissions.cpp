@@ -15,9 +15,9 @@ using namespace hyenavk;
 
 namespace {
 
-constexpr uint32_t kN = 1000;      // floats per buffer: grid_1d gives 4 workgroups of 256
+constexpr uint32_t kN = 1000;      // floats per buffer
 constexpr uint32_t kSteps = 10;    // dependent adds
-constexpr uint64_t kAddWork = 4 * 256 * gpu::Recorder::kOpsPerInvocation;
+constexpr uint64_t kAddWork = kN * gpu::Recorder::kOpsPerInvocation;  // element-wise ops count per element
 constexpr uint64_t kFillWork = kN * 4 * gpu::Recorder::kOpsPerByte;
 constexpr uint64_t kCopyWork = 2 * kN * 4 * gpu::Recorder::kOpsPerByte;
 
@@ -105,7 +105,7 @@ TEST_CASE("a plan under the submission bound is one submission") {
     CHECK(plan.dispatch_count() == kSteps);
     uint64_t total = 0;
     for (uint64_t w : chain_costs()) total += w;
-    CHECK(plan.estimated_work() == total);  // the default estimates, elementwise's workgroup size read from SPIR-V
+    CHECK(plan.estimated_work() == total);
     const std::vector<float> out = run_chain(impl, c, plan);
     for (uint32_t i = 0; i < kN; i += 97) CHECK(out[i] == kSteps * (static_cast<float>(i % 7) + 0.25f));
     CHECK_NO_VALIDATION_MESSAGES();
@@ -162,18 +162,19 @@ TEST_CASE("explicit work estimates place the splits") {
     const ops::View v = ops::matrix(x, 1, n);
 
     struct Push {
-        uint32_t rows, cols, op;
+        uint32_t rows, cols, unused;
         float scalar;
         ops::PushView out, a, b, c;
     };
-    const Push doubling{1, n, 1 /* add */, 0.0f, ops::push_view(v), ops::push_view(v), ops::push_view(v),
+    const uint32_t add[] = {1 /* OP_ADD */, 0};
+    const Push doubling{1, n, 0, 0.0f, ops::push_view(v), ops::push_view(v), ops::push_view(v),
                         ops::push_view(v)};
     using gpu::Access;
     gpu::Recorder rec(*impl.device, impl.pipelines);
     // 400 + 400 fit one command buffer; the third starts a second; 5000 alone exceeds the bound and gets a
     // third to itself; the last 1 follows in a fourth.
     for (const uint64_t work : {uint64_t{400}, uint64_t{400}, uint64_t{400}, uint64_t{5000}, uint64_t{1}})
-        rec.dispatch("elementwise", {}, {{x.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read},
+        rec.dispatch("elementwise", add, {{x.slice(), Access::Write}, {x.slice(), Access::Read}, {x.slice(), Access::Read},
                                          {x.slice(), Access::Read}},
                      doubling, {1, 1, 1}, work);
     gpu::Plan plan = rec.finish();

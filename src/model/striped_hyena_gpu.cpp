@@ -34,18 +34,18 @@ uint32_t filter_count(const StripedHyenaConfig& c) { return hyena_block_count(c)
 // Scratch buffers of one tile, in elements of the storage type (T = tile rows, h = halo). Which step uses
 // which buffer is fixed by the recording below; buffers of steps that never overlap share memory.
 struct Scratch {
-    uint64_t a, b, c, d, e, f;  // a: [T+h, H] norms; b: [T+h, 4H] projections, FFN gate; c: [T, 4H] FFN up;
-                                // d, e, f: [T, H] short-lived results
+    uint64_t a, b, c, d, e;  // a: [T+h, H] norms; b: [T+h, 2H] gated-conv projections; c: [T, 4H] FFN up
+                             // and gate; d, e: [T, H] short-lived results
     static Scratch of(const StripedHyenaConfig& cfg, uint64_t T, uint64_t h) {
         const uint64_t H = cfg.hidden_size;
-        return {(T + h) * H, (T + h) * 4 * H, T * 4 * H, T * H, T * H, T * H};
+        return {(T + h) * H, (T + h) * 2 * H, T * 4 * H, T * H, T * H};
     }
 };
 
 // Offsets of the scratch buffers and of the FFT region in the arena (the FFT region overlaps the tile
 // buffers: the long convolutions run between tile passes).
 struct ArenaLayout {
-    uint64_t a, b, c, d, e, f, tile_end;  // bytes
+    uint64_t a, b, c, d, e, tile_end;  // bytes
     uint64_t workspace, spectrum, fft_end;
     uint64_t total() const { return std::max(tile_end, fft_end); }
 };
@@ -55,7 +55,7 @@ ArenaLayout arena_layout(const Scratch& s, uint32_t element_bytes, uint64_t work
     auto up = [alignment](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
     ArenaLayout l{};
     uint64_t at = 0;
-    for (auto [field, elems] : {std::pair{&l.a, s.a}, {&l.b, s.b}, {&l.c, s.c}, {&l.d, s.d}, {&l.e, s.e}, {&l.f, s.f}}) {
+    for (auto [field, elems] : {std::pair{&l.a, s.a}, {&l.b, s.b}, {&l.c, s.c}, {&l.d, s.d}, {&l.e, s.e}}) {
         *field = at;
         at = up(at + elems * element_bytes);
     }
@@ -366,9 +366,10 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
 
     View bias_storage;
     gpu::Recorder rec(*ctx_.device, ctx_.pipelines);
-    auto dense = [&](const View& out, const View& in, const std::string& name, uint32_t in_dim, uint32_t out_dim) {
+    auto dense = [&](const View& out, const View& in, const std::string& name, uint32_t in_dim, uint32_t out_dim,
+                     ops::DenseEpilogue epilogue = ops::DenseEpilogue::Store) {
         ops::dense(rec, out, in, weight(name + ".kernel", in_dim, out_dim), WeightLayout::InOut,
-                   bias(name + ".bias", bias_storage));
+                   bias(name + ".bias", bias_storage), ops::DenseKernel::Auto, epilogue);
     };
     auto layer_norm = [&](const View& out, const View& in, const std::string& name) {
         ops::layer_norm(rec, out, in, weight(name + ".gamma", 1, H), weight(name + ".beta", 1, H));
@@ -399,16 +400,14 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
                                    tiles[i].t0);
         return t;
     };
-    auto ffn = [&](size_t i, const std::string& p) {  // x += down(silu(gate(a)) * up(a)), a = norm(x)
+    // x += down(silu(gate(a)) * up(a)), a = norm(x); the gate and the residual are the dense kernels' epilogues.
+    auto ffn = [&](size_t i, const std::string& p) {
         const uint32_t rows = tiles[i].rows();
-        const View a = scratch(at.a, rows, H), g = scratch(at.b, rows, 4 * H), u = scratch(at.c, rows, 4 * H),
-                   t = scratch(at.d, rows, H);
+        const View a = scratch(at.a, rows, H), u = scratch(at.c, rows, 4 * H);
         layer_norm(a, X.views[i], p + "_ffn_norm");
-        dense(g, a, p + "_ffn_gate", H, 4 * H);
         dense(u, a, p + "_ffn_up", H, 4 * H);
-        ops::silu_mul(rec, g, g, u);
-        dense(t, g, p + "_ffn_down", 4 * H, H);
-        ops::add(rec, X.views[i], X.views[i], t);
+        dense(u, a, p + "_ffn_gate", H, 4 * H, ops::DenseEpilogue::SiluGate);
+        dense(X.views[i], u, p + "_ffn_down", 4 * H, H, ops::DenseEpilogue::Accumulate);
     };
     auto long_conv = [&](size_t filter, const TiledView& out, const TiledView& in, const TiledView* gate) {
         for (uint32_t g = 0; g < fw->conv->group_count(); ++g) {
@@ -473,9 +472,7 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
                     dense(g, t, p + "_proj#" + std::to_string(N), H, H);
                     ops::mul(rec, S.views[i], S.views[i], g);
                 }
-                const View t = scratch(at.d, rows, H);
-                dense(t, S.views[i], p + "_out_proj", H, H);
-                ops::add(rec, X.views[i], X.views[i], t);
+                dense(X.views[i], S.views[i], p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
                 ffn(i, p);
             }
         } else {
@@ -484,17 +481,17 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
                 const View a = norm_with_halo(i, halo, p + "_norm");
                 const View proj = scratch(at.b, halo + rows, 2 * H);
                 dense(proj, a, p + "_proj", H, 2 * H);
-                const View y = scratch(at.e, rows, H), t = scratch(at.d, rows, H), a2 = scratch(at.f, rows, H);
+                const View y = scratch(at.e, rows, H), t = scratch(at.d, rows, H);
                 View conv_bias;
                 ops::depthwise_causal_conv(rec, y, proj.rows_range(halo, rows).columns(0, H), tiles[i].b_count, length,
                                            weight(p + "_dw_conv_dw.kernel", K, H), K,
                                            bias(p + "_dw_conv_dw.bias", conv_bias), tiles[i].t0);
                 layer_norm(t, y, p + "_dw_conv_norm");
                 ops::silu(rec, t, t);
-                dense(a2, t, p + "_dw_conv_pw", H, H);
-                ops::mul_sigmoid(rec, y, a2, proj.rows_range(halo, rows).columns(H, H));
-                dense(t, y, p + "_out_proj", H, H);
-                ops::add(rec, X.views[i], X.views[i], t);
+                // pw(t) * sigmoid(gate) lands on the gate's own columns, which nothing reads afterwards.
+                const View gated = proj.rows_range(halo, rows).columns(H, H);
+                dense(gated, t, p + "_dw_conv_pw", H, H, ops::DenseEpilogue::SigmoidGated);
+                dense(X.views[i], gated, p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
                 ffn(i, p);
             }
         }

@@ -54,7 +54,7 @@ DenseKernel dense_kernel_for(const DeviceInfo& device) {
 }
 
 void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, WeightLayout layout,
-           const View* bias, DenseKernel kernel) {
+           const View* bias, DenseKernel kernel, DenseEpilogue epilogue) {
     const std::string op = "dense";
     const uint32_t M = a.rows, K = a.cols, N = out.cols;
     if (K == 0) checks::fail(op, "the input has no columns");
@@ -79,6 +79,8 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     const uint64_t work = 2ull * M * N * K;  // multiply-adds, for bounding submissions
     using gpu::Access;
     const uint32_t out_in = layout == WeightLayout::OutIn ? 1u : 0u;
+    const uint32_t ep = static_cast<uint32_t>(epilogue);
+    const Access out_access = epilogue == DenseEpilogue::Store ? Access::Write : Access::ReadWrite;
     if (kernel == DenseKernel::Subgroup) {
         const uint32_t lanes = device.caps.subgroup_size;
         const uint32_t tile_cols = lanes * 4 * kColumnGroups;
@@ -88,18 +90,18 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
         // for [in, out], K for [out, in]) must start at a multiple of 4.
         const bool w_vec4 = w.offset % 4 == 0 && (layout == WeightLayout::InOut ? N : K) % 4 == 0;
         const uint32_t spec[] = {out_in, vec4_rows(a) ? 1u : 0u, w_vec4 ? 1u : 0u,
-                                 vec4_rows(out) && N % 4 == 0 ? 1u : 0u};
+                                 vec4_rows(out) && N % 4 == 0 ? 1u : 0u, ep};
         rec.dispatch(subgroup_shader(lanes, e), spec,
-                     {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read},
+                     {{out.slice, out_access}, {a.slice, Access::Read}, {w.slice, Access::Read},
                       {b.slice, Access::Read}},
                      p, grid_1d(rec.caps(), tiles, 1), work);
         return;
     }
     const uint64_t blocks = uint64_t((M + kBlock - 1) / kBlock) * ((N + kBlock - 1) / kBlock);
     checks::countable(blocks, op);
-    const uint32_t spec[] = {out_in};
+    const uint32_t spec[] = {out_in, ep};
     rec.dispatch(e == ElementType::F16 ? "dense_f16" : "dense", spec,
-                 {{out.slice, Access::Write}, {a.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
+                 {{out.slice, out_access}, {a.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
                  p, grid_1d(rec.caps(), blocks, kWorkgroupSize), work);
 }
 

@@ -25,6 +25,15 @@ enum class DenseKernel {
     Subgroup,  // a CPU device with subgroup shuffles and a subgroup size of 4, 8 or 16
 };
 
+// What the kernel does with each result v = (a @ W + bias)[r, n] and the value o that out already holds there
+// (shaders/dense_epilogue.glsl). Fusing these saves an element-wise pass over the whole output.
+enum class DenseEpilogue : uint32_t {
+    Store = 0,          // out = v
+    Accumulate = 1,     // out = o + v: a residual connection
+    SiluGate = 2,       // out = silu(v) * o: a gated FFN, out holding the up projection
+    SigmoidGated = 3,   // out = v * sigmoid(o): a sigmoid gate, out holding its logits
+};
+
 // Whether the Subgroup kernel can run on `device` (its type and its possibly clamped capabilities).
 bool dense_subgroup_supported(const DeviceInfo& device);
 // The kernel that DenseKernel::Auto records on `device`.
@@ -34,9 +43,11 @@ DenseKernel dense_kernel_for(const DeviceInfo& device);
 // view shaped as `layout` says and `bias` a contiguous [1, N] view or nullptr. K must be at least 1.
 // All views share one element type: f32, or f16 where the device has 16-bit storage (Unsupported otherwise);
 // products are accumulated in fp32 and only the stored result is rounded.
-// `out` must not overlap `a`, `w` or `bias`: other invocations are still reading them.
+// `out` must not overlap `a`, `w` or `bias`: other invocations are still reading them. Each element of out is
+// read (by epilogues other than Store) and written by one invocation only.
 // Forcing DenseKernel::Subgroup where the device does not support it throws Unsupported.
 void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, WeightLayout layout,
-           const View* bias = nullptr, DenseKernel kernel = DenseKernel::Auto);
+           const View* bias = nullptr, DenseKernel kernel = DenseKernel::Auto,
+           DenseEpilogue epilogue = DenseEpilogue::Store);
 
 }  // namespace hyenavk::ops

@@ -63,7 +63,7 @@ void run(gpu::Recorder& rec, Op op, const View& out_view, const View& a_view, co
     using gpu::Access;
     rec.dispatch(e == ElementType::F16 ? "elementwise_f16" : "elementwise", spec,
                  {{out.slice, Access::Write}, {a.slice, Access::Read}, {bb.slice, Access::Read}, {cc.slice, Access::Read}},
-                 p, grid_1d(rec.caps(), out.rows, 1));
+                 p, grid_1d(rec.caps(), out.rows, 1), uint64_t(out.rows) * out.cols * gpu::Recorder::kOpsPerInvocation);
 }
 
 }  // namespace

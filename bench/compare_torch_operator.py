@@ -10,11 +10,9 @@ reference (inside `check`), PyTorch's against hyenavk's `run` output.
 """
 
 import argparse
-import json
 import os
 import re
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -23,23 +21,7 @@ import time
 import numpy
 import torch
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    config = json.loads(header.get("__metadata__", {}).get("config", "{}"))
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            sys.exit(f"{path}: tensor {name} is {info['dtype']}; this script reads F32 models")
-        begin, end = info["data_offsets"]
-        array = numpy.frombuffer(data[8 + n + begin:8 + n + end], dtype="<f4").reshape(info["shape"])
-        tensors[name] = torch.from_numpy(array.copy())
-    return config, tensors
+from torch_encoder import read_safetensors
 
 
 def fft_conv(v, k):

@@ -70,6 +70,8 @@ TEST_CASE("tiled streams, grouped FFTs, recomputed gates and per-call spectra ma
         {5, 3, 3, 5, 30, 2, 37},   // input through S, halo of 4 rows, L > taps
         {24, 4, 2, 7, 64, 2, 50},  // an input wider than the stream, halo of 6 rows, taps > L
         {8, 2, 2, 3, 9, 5, 3},     // several whole sequences per tile
+        {8, 2, 2, 7, 13, 1, 13},   // the last tile (6 rows) is shorter than the final block's short conv (7)
+        {8, 3, 2, 7, 5, 4, 5},     // a Hyena block last; sequences shorter than the short conv
     };
     for (const Case& k : cases) {
         for (bool lean : {false, true}) {

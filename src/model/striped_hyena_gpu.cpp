@@ -401,13 +401,43 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
         return t;
     };
     // x += down(silu(gate(a)) * up(a)), a = norm(x); the gate and the residual are the dense kernels' epilogues.
-    auto ffn = [&](size_t i, const std::string& p) {
-        const uint32_t rows = tiles[i].rows();
-        const View a = scratch(at.a, rows, H), u = scratch(at.c, rows, 4 * H);
-        layer_norm(a, X.views[i], p + "_ffn_norm");
+    // x is a tile's stream or its last steps.
+    auto ffn = [&](const View& x, const std::string& p) {
+        const View a = scratch(at.a, x.rows, H), u = scratch(at.c, x.rows, 4 * H);
+        layer_norm(a, x, p + "_ffn_norm");
         dense(u, a, p + "_ffn_up", H, 4 * H);
         dense(u, a, p + "_ffn_gate", H, 4 * H, ops::DenseEpilogue::SiluGate);
-        dense(X.views[i], u, p + "_ffn_down", 4 * H, H, ops::DenseEpilogue::Accumulate);
+        dense(x, u, p + "_ffn_down", 4 * H, H, ops::DenseEpilogue::Accumulate);
+    };
+    // Only the last step of each sequence leaves the model, so the final block's per-step work is done for
+    // those rows alone: the tiles that end their sequences and, in them, the last step of each.
+    const bool last_steps_only = !full;
+    auto ends_sequences = [&](size_t i) { return tiles[i].t0 + tiles[i].t_count == length; };
+    auto last_step_rows = [&](const View& tile_view, size_t i) {  // [b_count, cols], one row per sequence
+        const SequenceTile& tile = tiles[i];
+        View v = tile_view.rows_range(tile.t_count - 1, 1);
+        v.rows = tile.b_count;
+        v.row_stride = tile_view.row_stride * tile.t_count;
+        return v;
+    };
+    // Copies the last `steps` stream rows of each sequence that tile i ends into dst [b_count * steps, H],
+    // reaching back into earlier tiles where a split sequence's last tile is shorter than that.
+    auto copy_last_steps = [&](size_t i, uint32_t steps, const View& dst) {
+        const SequenceTile& tile = tiles[i];
+        if (tile.t_count >= steps) {
+            const View& x = X.views[i];
+            const View src{x.slice, tile.b_count, steps * H, (tile.t_count - steps) * H, tile.t_count * H, 1, el};
+            ops::copy(rec, View{dst.slice, tile.b_count, steps * H, dst.offset, steps * H, 1, el}, src);
+            return;
+        }
+        uint32_t left = steps;  // a split sequence: one per tile
+        for (size_t j = i + 1; j-- > 0 && left > 0;) {
+            const uint32_t take = std::min(left, tiles[j].t_count);
+            left -= take;
+            ops::copy(rec, dst.rows_range(left, take), X.views[j].rows_range(tiles[j].t_count - take, take));
+            if (tiles[j].t0 == 0) break;
+        }
+        if (left != 0) throw Error(ErrorCode::Internal, "the last steps of a sequence span more tiles than it has");
     };
     auto long_conv = [&](size_t filter, const TiledView& out, const TiledView& in, const TiledView* gate) {
         for (uint32_t g = 0; g < fw->conv->group_count(); ++g) {
@@ -464,16 +494,48 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
             filter += N;
             // The last gate (recomputed where not kept), out_proj, the residual and the FFN, tile by tile from
             // the end: a tile's halo rows belong to the tile before it, whose stream must not have moved yet.
+            const bool last_only = last_steps_only && block == c.num_layers;
             for (size_t i = tiles.size(); i-- > 0;) {
                 const uint32_t rows = tiles[i].rows();
+                if (last_only && !ends_sequences(i)) continue;
                 if (!lay.store_gates) {
                     const View t = hyena_conv_input(i, p);
                     const View g = scratch(at.e, rows, H);
                     dense(g, t, p + "_proj#" + std::to_string(N), H, H);
                     ops::mul(rec, S.views[i], S.views[i], g);
                 }
-                dense(X.views[i], S.views[i], p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
-                ffn(i, p);
+                const View x = last_only ? last_step_rows(X.views[i], i) : X.views[i];
+                dense(x, last_only ? last_step_rows(S.views[i], i) : S.views[i], p + "_out_proj", H, H,
+                      ops::DenseEpilogue::Accumulate);
+                ffn(x, p);
+            }
+        } else if (last_steps_only && block == c.num_layers) {
+            // The last step's short convolution reads the K steps before it: the block runs on those alone,
+            // as b_count sequences of `steps` rows, and only their last rows go on to the gate and the FFN.
+            const uint32_t steps = std::min(K, length);
+            for (size_t i = 0; i < tiles.size(); ++i) {
+                if (!ends_sequences(i)) continue;
+                const uint32_t b = tiles[i].b_count, rows = b * steps;
+                const View a = scratch(at.a, rows, H), proj = scratch(at.b, rows, 2 * H), t = scratch(at.d, b, H);
+                copy_last_steps(i, steps, a);
+                layer_norm(a, a, p + "_norm");
+                dense(proj, a, p + "_proj", H, 2 * H);
+                View conv_bias;
+                ops::depthwise_causal_conv(rec, a, proj.columns(0, H), b, steps, weight(p + "_dw_conv_dw.kernel", K, H),
+                                           K, bias(p + "_dw_conv_dw.bias", conv_bias), 0);
+                auto last_of_each = [&](const View& v) {
+                    View r = v.rows_range(steps - 1, 1);
+                    r.rows = b;
+                    r.row_stride = v.row_stride * steps;
+                    return r;
+                };
+                layer_norm(t, last_of_each(a), p + "_dw_conv_norm");
+                ops::silu(rec, t, t);
+                const View gated = last_of_each(proj).columns(H, H);
+                dense(gated, t, p + "_dw_conv_pw", H, H, ops::DenseEpilogue::SigmoidGated);
+                const View x = last_step_rows(X.views[i], i);
+                dense(x, gated, p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
+                ffn(x, p);
             }
         } else {
             for (size_t i = tiles.size(); i-- > 0;) {
@@ -492,7 +554,7 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
                 const View gated = proj.rows_range(halo, rows).columns(H, H);
                 dense(gated, t, p + "_dw_conv_pw", H, H, ops::DenseEpilogue::SigmoidGated);
                 dense(X.views[i], gated, p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
-                ffn(i, p);
+                ffn(X.views[i], p);
             }
         }
     }

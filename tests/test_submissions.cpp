@@ -3,6 +3,7 @@
 // compute exactly what one submission does, replay, and keep the validation layer silent.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -222,6 +223,20 @@ TEST_CASE("a profiling context times every kind of command, across split submiss
         CHECK(times.size() == 3);
         for (size_t i = 1; i < times.size(); ++i) CHECK(times[i - 1].ms >= times[i].ms);  // longest first
     }
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("copy bandwidth: a positive figure, bad sizes refused, nothing left allocated") {
+    Context ctx = validated_context(0);
+    auto held = [&] { return ctx.impl().memory.stats().reserved[int(gpu::Lifetime::Activations)]; };
+    const uint64_t before = held();
+    const double bytes_per_s = ctx.copy_bandwidth(uint64_t(4) << 20);
+    CHECK(bytes_per_s > 0.0);
+    CHECK(std::isfinite(bytes_per_s));
+    CHECK(ctx.impl().memory.stats().peak_reserved >= before + (uint64_t(8) << 20));  // both buffers were held
+    CHECK(held() == before);
+    CHECK_THROWS_AS(ctx.copy_bandwidth(0), Error);
+    CHECK_THROWS_AS(ctx.copy_bandwidth(6), Error);
     CHECK_NO_VALIDATION_MESSAGES();
 }
 

@@ -244,6 +244,10 @@ public:
     // Per-kind GPU times of the last plan submitted (a model's forward, say), longest first; empty unless the
     // context was made with ContextOptions::profile_kernels on a device with timestamps.
     std::vector<KernelTime> kernel_times() const;
+    // The device's buffer-to-buffer copy bandwidth in bytes per second (bytes read plus bytes written): the
+    // best of a few copies of `bytes` between two device buffers, timed around the submission. A yardstick
+    // for kernels that stream memory; it allocates 2 x `bytes` for the duration of the call.
+    double copy_bandwidth(uint64_t bytes = uint64_t(64) << 20) const;
 
     detail::ContextImpl& impl() const { return *impl_; }
 

@@ -38,6 +38,9 @@ struct MemoryPlan {
     uint32_t fft_channel_group = 0;  // channels per FFT pass (0: no long convolution)
     bool gates_kept = true;          // false: gates are recomputed from the stream to save memory
     bool spectra_cached = true;      // false: filter spectra are computed on every forward
+    // The least memory traffic of the forward's long convolutions (bytes read plus written, FFT workspace
+    // and operands), against which their measured time gives an achieved bandwidth; 0 where there are none.
+    uint64_t long_conv_bytes = 0;
 };
 
 namespace detail {

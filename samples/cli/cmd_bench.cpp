@@ -1,5 +1,6 @@
-// `hyenavk bench --model M [--lengths 60,1024,...] [--batch B] [--seconds S] [--json]`: end-to-end forward
-// time per length, in-process, after a warm-up.
+// `hyenavk bench --model M [--lengths 60,1024,...] [--batch B] [--seconds S] [--json] [--kernels]`: end-to-end
+// forward time per length, in-process, after a warm-up; with --kernels, GPU time per kernel and the long
+// convolutions' achieved bandwidth against the device's copy bandwidth.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -35,6 +36,14 @@ Timing time_forward(Model& model, const std::vector<float>& input, uint32_t batc
     std::sort(ms.begin(), ms.end());
     const size_t n = ms.size();
     return {n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2, ms.front(), uint32_t(n)};
+}
+
+// The long convolutions' share of a profiled forward: the FFT kernels and the passes around them.
+double long_conv_ms(const std::vector<KernelTime>& kernels) {
+    double ms = 0;
+    for (const KernelTime& k : kernels)
+        if (k.name.rfind("fft", 0) == 0) ms += k.ms;
+    return ms;
 }
 
 std::vector<uint32_t> parse_lengths(const std::string& text) {
@@ -75,7 +84,8 @@ Action add_bench_command(CLI::App& app) {
     cmd->add_flag("--json", o->json, "one JSON object per length instead of a table");
     cmd->add_flag("--kernels", o->kernels,
                   "also GPU time per kernel from timestamp queries (one more forward per length, in a context "
-                  "that writes a timestamp after every command)");
+                  "that writes a timestamp after every command) and the long convolutions' bytes moved per second "
+                  "as a fraction of the device's copy bandwidth");
     add_device_options(*cmd, o->device);
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
@@ -90,6 +100,7 @@ Action add_bench_command(CLI::App& app) {
         // Timestamps after every command cost a little, so kernels are timed in a context of their own.
         std::unique_ptr<Context> profiling;
         std::unique_ptr<Model> profiled;
+        double copy_bytes_per_s = 0;
         if (o->kernels) {
             if (!ctx.device().caps.timestamps)
                 throw Error(ErrorCode::Unsupported, "--kernels needs compute-queue timestamps, which " + device + " lacks");
@@ -98,6 +109,7 @@ Action add_bench_command(CLI::App& app) {
             profiling = std::make_unique<Context>(Context::create(options));
             profiled = std::make_unique<Model>(
                 Model::load(*profiling, o->model.model, load_options(o->model, o->device.precision)));
+            copy_bytes_per_s = ctx.copy_bandwidth();
         }
         std::mt19937 rng(1);
         std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
@@ -107,21 +119,35 @@ Action add_bench_command(CLI::App& app) {
             const Timing t = time_forward(model, input, o->batch, length, o->seconds);
             const double tokens_per_s = double(o->batch) * length / (t.ms_median * 1e-3);
             std::vector<KernelTime> kernels;
+            double conv_ms = 0, conv_bytes = 0;
             if (profiled) {
                 profiled->forward(input, o->batch, length);  // builds the plan
                 profiled->forward(input, o->batch, length);
                 kernels = profiling->kernel_times();
+                conv_ms = long_conv_ms(kernels);
+                conv_bytes = double(model.memory_plan(o->batch, length).long_conv_bytes);
             }
+            const double conv_bytes_per_s = conv_ms > 0 ? conv_bytes / (conv_ms * 1e-3) : 0;
+            const double fraction = copy_bytes_per_s > 0 ? conv_bytes_per_s / copy_bytes_per_s : 0;
             if (o->json) {
                 std::string k;
                 for (const KernelTime& kt : kernels)
                     k += (k.empty() ? "" : ", ") + std::string("{\"name\": \"") + kt.name +
                          "\", \"count\": " + std::to_string(kt.count) + ", \"ms\": " + std::to_string(kt.ms) + "}";
+                std::string bandwidth;
+                if (profiled && conv_bytes > 0) {
+                    char text[256];
+                    std::snprintf(text, sizeof text,
+                                  ", \"long_conv_bytes\": %.0f, \"long_conv_ms\": %.4f, \"long_conv_gb_per_s\": %.3f, "
+                                  "\"copy_gb_per_s\": %.3f, \"long_conv_bandwidth_fraction\": %.4f",
+                                  conv_bytes, conv_ms, conv_bytes_per_s * 1e-9, copy_bytes_per_s * 1e-9, fraction);
+                    bandwidth = text;
+                }
                 std::printf("{\"arch\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"B\": %u, \"L\": %u, "
-                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u%s%s%s}\n",
+                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u%s%s%s%s}\n",
                             model.arch().c_str(), device.c_str(), o->device.precision.c_str(), o->batch, length,
                             t.ms_median, t.ms_min, tokens_per_s, t.runs, profiled ? ", \"kernels\": [" : "", k.c_str(),
-                            profiled ? "]" : "");
+                            profiled ? "]" : "", bandwidth.c_str());
             } else {
                 std::printf("%10u %12.3f %12.3f %14.0f %6u\n", length, t.ms_median, t.ms_min, tokens_per_s, t.runs);
                 double total = 0;
@@ -129,6 +155,11 @@ Action add_bench_command(CLI::App& app) {
                 for (const KernelTime& kt : kernels)
                     std::printf("%12s %-28s %5u x %10.3f ms  %5.1f%%\n", "", kt.name.c_str(), kt.count, kt.ms,
                                 total > 0 ? 100.0 * kt.ms / total : 0.0);
+                if (profiled && conv_bytes > 0)
+                    std::printf("%12s long convolutions (fft*): %.1f MiB moved at least, in %.3f ms: %.2f GB/s, "
+                                "%.0f%% of the copy bandwidth (%.2f GB/s)\n",
+                                "", conv_bytes / (1 << 20), conv_ms, conv_bytes_per_s * 1e-9, 100 * fraction,
+                                copy_bytes_per_s * 1e-9);
             }
             std::fflush(stdout);
         }

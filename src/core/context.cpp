@@ -1,8 +1,11 @@
+#include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "core/context_impl.hpp"
 #include "gpu/device_probe.hpp"
 #include "gpu/loader.hpp"
+#include "gpu/recorder.hpp"
 
 namespace hyenavk {
 
@@ -101,6 +104,28 @@ Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& op
 const DeviceInfo& Context::device() const { return impl_->device->info(); }
 bool Context::borrowed() const { return impl_->device->borrowed(); }
 std::vector<KernelTime> Context::kernel_times() const { return impl_->device->last_kernel_times(); }
+
+double Context::copy_bandwidth(uint64_t bytes) const {
+    if (bytes < 4 || bytes % 4 != 0)
+        throw Error(ErrorCode::InvalidArgument, "copy_bandwidth: bytes must be a positive multiple of 4");
+    gpu::Allocation src = impl_->memory.allocate_dedicated(gpu::Lifetime::Activations, bytes);
+    gpu::Allocation dst = impl_->memory.allocate_dedicated(gpu::Lifetime::Activations, bytes);
+    gpu::Recorder fill(*impl_->device, impl_->pipelines);
+    fill.fill(src.slice(), 0x3f800000u);  // touch both, so that first-use page faults are not timed
+    fill.fill(dst.slice(), 0);
+    fill.finish().submit();
+    gpu::Recorder rec(*impl_->device, impl_->pipelines);
+    rec.copy(src.slice(), dst.slice());
+    gpu::Plan plan = rec.finish();
+    double best = 0;
+    for (int i = 0; i < 5; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        plan.submit();
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (s > 0) best = std::max(best, 2.0 * double(bytes) / s);
+    }
+    return best;
+}
 uint64_t Context::validation_message_count() const { return impl_->instance->sink().validation_messages.load(); }
 
 }  // namespace hyenavk

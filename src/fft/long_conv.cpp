@@ -53,6 +53,18 @@ uint64_t LongConv::spectrum_bytes_for(uint32_t length, uint32_t taps, uint32_t g
     return uint64_t(group_channels) * row_floats(fft_size_for(length, taps)) * sizeof(float);
 }
 
+uint64_t LongConv::traffic_bytes_for(uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,
+                                     uint32_t io_bytes, bool gated) {
+    const uint64_t workspace = workspace_bytes_for(batch, length, taps, channels);
+    const uint64_t spectrum = spectrum_bytes_for(length, taps, channels);
+    const uint64_t io = uint64_t(batch) * length * channels * io_bytes;
+    // pack writes it; each FFT reads and writes it; the product reads it and the spectrum and writes it;
+    // unpack reads the first L samples of each row.
+    const uint64_t in_workspace = workspace + 2 * workspace + 2 * workspace + spectrum + 2 * workspace +
+                                  uint64_t(batch) * length * channels * sizeof(float);
+    return in_workspace + io * (gated ? 3 : 2);
+}
+
 uint32_t LongConv::fit_group_channels(uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,
                                       uint64_t max_bytes) {
     for (uint32_t g = channels; g >= 1; --g)

@@ -34,6 +34,11 @@ public:
     static uint64_t fft_size_for(uint32_t length, uint32_t taps);
     static uint64_t workspace_bytes_for(uint32_t batch, uint32_t length, uint32_t taps, uint32_t group_channels);
     static uint64_t spectrum_bytes_for(uint32_t length, uint32_t taps, uint32_t group_channels);
+    // The least memory traffic (bytes read plus bytes written) of one convolution over all channels with
+    // spectra kept: pack, forward FFT, spectral product, inverse FFT and unpack each read and write the
+    // workspace once; x, the gate (where `gated`) and out move once at io_bytes per element.
+    static uint64_t traffic_bytes_for(uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,
+                                      uint32_t io_bytes, bool gated);
     // The largest divisor of `channels` whose workspace fits max_bytes; 0 where not even one channel does.
     static uint32_t fit_group_channels(uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,
                                        uint64_t max_bytes);

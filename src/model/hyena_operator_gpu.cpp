@@ -197,6 +197,10 @@ MemoryPlan HyenaOperatorGpu::memory_plan(uint32_t batch, uint32_t length, bool) 
     plan.fft_channel_group = l.group_channels;
     plan.gates_kept = true;
     plan.spectra_cached = true;
+    // order - 1 convolutions over v, ungated (the gates are separate element-wise passes).
+    plan.long_conv_bytes = uint64_t(config_.order - 1) *
+                           fft::LongConv::traffic_bytes_for(batch, length, config_.d_model, length,
+                                                            ops::element_bytes(element_), false);
     return plan;
 }
 

@@ -284,6 +284,10 @@ MemoryPlan StripedHyenaGpu::memory_plan(uint32_t batch, uint32_t length, bool fu
     plan.fft_channel_group = l.group_channels;
     plan.gates_kept = l.store_gates;
     plan.spectra_cached = l.cache_spectra || l.group_channels == 0;
+    if (!filters_.empty())
+        plan.long_conv_bytes = filters_.size() * fft::LongConv::traffic_bytes_for(batch, length, config_.hidden_size,
+                                                                                  config_.taps(),
+                                                                                  ops::element_bytes(element_), true);
     return plan;
 }
 

@@ -26,6 +26,11 @@ struct UnpackPush {
     ops::PushView dst, gate;
 };
 
+// Whether each row of a [rows, channels] view holds its channels as aligned groups of 4 (vec4 access).
+bool vec4_channels(const ops::View& v, uint32_t rows, uint32_t channels) {
+    return v.col_stride == 1 && channels % 4 == 0 && v.offset % 4 == 0 && (rows <= 1 || v.row_stride % 4 == 0);
+}
+
 // Estimated work of one batched FFT (for bounding submissions): 5 n log2 n per row, plus its memory passes.
 uint64_t fft_work(uint64_t n, uint64_t rows) {
     uint64_t log2n = 1;
@@ -121,10 +126,12 @@ void LongConv::record_pack(gpu::Recorder& rec, const ops::View& src, const ops::
     if (t_end <= tile.t0) return;
     const uint32_t rf = static_cast<uint32_t>(row_floats(n_));
     PackPush p{tile.b_first, tile.b_count, tile.t0, tile.t_count, used, group_, rf, t_end, ops::push_view(src)};
+    const uint32_t spec[] = {vec4_channels(src, tile.rows(), group_) ? 1u : 0u, tile.t0 % 2 == 0 ? 1u : 0u};
+    const uint64_t blocks = uint64_t(tile.b_count) * ((group_ + 3) / 4) * ((t_end - tile.t0 + 3) / 4);
     using gpu::Access;
-    rec.dispatch(variant("fft_pack", "fft_pack_f16", src.element), {},
-                 {{workspace_, Access::Write}, {src.slice, Access::Read}}, p,
-                 ops::grid_1d(rec.caps(), uint64_t(tile.b_count) * group_ * (t_end - tile.t0), 256));
+    rec.dispatch(variant("fft_pack", "fft_pack_f16", src.element), spec,
+                 {{workspace_, Access::Write}, {src.slice, Access::Read}}, p, ops::grid_1d(rec.caps(), blocks, 64),
+                 uint64_t(tile.b_count) * group_ * (t_end - tile.t0) * gpu::Recorder::kOpsPerInvocation);
 }
 
 void LongConv::record_filter_spectrum(gpu::Recorder& rec, const ops::TiledView& h, uint32_t group,
@@ -189,9 +196,13 @@ void LongConv::record(gpu::Recorder& rec, const ops::TiledView& out, const ops::
         const ops::View g = gate ? gate->views[i].columns(c0, group_) : dst;
         UnpackPush u{tile.b_first, tile.b_count, tile.t0, tile.t_count, group_, rf, gate ? 1u : 0u, 0,
                      ops::push_view(dst), ops::push_view(g)};
-        rec.dispatch(variant("fft_unpack", "fft_unpack_f16", dst.element), {},
+        const bool vec4 = vec4_channels(dst, tile.rows(), group_) && vec4_channels(g, tile.rows(), group_);
+        const uint32_t spec[] = {vec4 ? 1u : 0u, tile.t0 % 2 == 0 ? 1u : 0u};
+        const uint64_t blocks = uint64_t(tile.b_count) * ((tile.t_count + 3) / 4) * ((group_ + 3) / 4);
+        rec.dispatch(variant("fft_unpack", "fft_unpack_f16", dst.element), spec,
                      {{dst.slice, Access::Write}, {workspace_, Access::Read}, {g.slice, Access::Read}}, u,
-                     ops::grid_1d(rec.caps(), uint64_t(tile.rows()) * group_, 256));
+                     ops::grid_1d(rec.caps(), blocks, 64),
+                     uint64_t(tile.rows()) * group_ * gpu::Recorder::kOpsPerInvocation);
     }
 }
 

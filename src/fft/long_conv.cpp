@@ -187,7 +187,8 @@ void LongConv::record(gpu::Recorder& rec, const ops::TiledView& out, const ops::
     const uint32_t bins = static_cast<uint32_t>(n_ / 2 + 1);
     MulPush m{batch_ * group_, group_, bins, rf, 1.0f / static_cast<float>(n_)};
     rec.dispatch("fft_spectral_mul", {}, {{workspace_, Access::ReadWrite}, {spectrum, Access::Read}}, m,
-                 ops::grid_1d(rec.caps(), uint64_t(batch_) * group_ * bins, 256));
+                 ops::grid_1d(rec.caps(), uint64_t(batch_) * group_, 1),
+                 uint64_t(batch_) * group_ * bins * gpu::Recorder::kOpsPerInvocation);
 
     rec.external({{workspace_, Access::ReadWrite}}, [&fft](VkCommandBuffer cmd) { fft.record_inverse(cmd); }, work);
     for (size_t i = 0; i < out.size(); ++i) {

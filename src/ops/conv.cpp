@@ -15,7 +15,10 @@ struct Push {
 };
 static_assert(sizeof(Push) == 64);
 
-constexpr uint32_t kWorkgroupSize = 256;  // local_size_x in the shader
+// Whether a view's rows hold 4 consecutive channels as aligned vec4s.
+bool vec4_rows(const View& v, uint64_t rows) {
+    return v.col_stride == 1 && v.offset % 4 == 0 && (rows <= 1 || v.row_stride % 4 == 0);
+}
 
 }  // namespace
 
@@ -48,10 +51,14 @@ void depthwise_causal_conv(gpu::Recorder& rec, const View& out, const View& x, u
 
     const Push p{x.rows, C, length, taps, push_view(out), push_view(x), w.offset, b.offset, bias ? 1u : 0u,
                  first_step};
+    // Halo rows sit before x's offset at whole row strides, so x's alignment covers them too.
+    const bool vec4 = C % 4 == 0 && vec4_rows(out, rows) && vec4_rows(x, rows) && w.offset % 4 == 0 &&
+                      (!bias || b.offset % 4 == 0);
+    const uint32_t spec[] = {vec4 ? 1u : 0u};
     using gpu::Access;
-    rec.dispatch(e == ElementType::F16 ? "dwconv_causal_f16" : "dwconv_causal", {},
+    rec.dispatch(e == ElementType::F16 ? "dwconv_causal_f16" : "dwconv_causal", spec,
                  {{out.slice, Access::Write}, {x.slice, Access::Read}, {w.slice, Access::Read}, {b.slice, Access::Read}},
-                 p, grid_1d(rec.caps(), rows * C, kWorkgroupSize));
+                 p, grid_1d(rec.caps(), rows, 1), rows * C * gpu::Recorder::kOpsPerInvocation);
 }
 
 }  // namespace hyenavk::ops

@@ -22,13 +22,19 @@ struct Timing {
     uint32_t runs = 0;
 };
 
-// Forwards of one shape until `seconds` have passed (at least 3, at most 1000) after one untimed warm-up,
-// which builds the plan and compiles what it needs.
-Timing time_forward(Model& model, const std::vector<float>& input, uint32_t batch, uint32_t length, double seconds) {
+// Forwards of one shape after one untimed warm-up, which builds the plan and compiles what it needs: exactly
+// `runs` where given, else until `seconds` have passed (at least 3, at most 1000).
+Timing time_forward(Model& model, const std::vector<float>& input, uint32_t batch, uint32_t length, double seconds,
+                    uint32_t runs) {
     model.forward(input, batch, length);
     std::vector<double> ms;
     const auto start = Clock::now();
-    while (ms.size() < 3 || (ms.size() < 1000 && std::chrono::duration<double>(Clock::now() - start).count() < seconds)) {
+    auto more = [&] {
+        if (runs != 0) return ms.size() < runs;
+        return ms.size() < 3 ||
+               (ms.size() < 1000 && std::chrono::duration<double>(Clock::now() - start).count() < seconds);
+    };
+    while (more()) {
         const auto t0 = Clock::now();
         model.forward(input, batch, length);
         ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -70,7 +76,7 @@ Action add_bench_command(CLI::App& app) {
         DeviceOptions device;
         ModelOptions model;
         std::string lengths;
-        uint32_t batch = 1;
+        uint32_t batch = 1, runs = 0;
         double seconds = 2.0;
         bool json = false, kernels = false;
     };
@@ -80,6 +86,9 @@ Action add_bench_command(CLI::App& app) {
     cmd->add_option("--batch", o->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--seconds", o->seconds, "timed forwards per length last about this long (at least 3 forwards)")
         ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--runs", o->runs, "exactly this many timed forwards per length, instead of --seconds (for "
+                                       "lengths where one forward takes minutes)")
         ->check(CLI::PositiveNumber);
     cmd->add_flag("--json", o->json, "one JSON object per length instead of a table");
     cmd->add_flag("--kernels", o->kernels,
@@ -116,7 +125,7 @@ Action add_bench_command(CLI::App& app) {
         for (uint32_t length : lengths) {
             std::vector<float> input(uint64_t(o->batch) * length * model.input_features());
             for (float& v : input) v = uniform(rng);
-            const Timing t = time_forward(model, input, o->batch, length, o->seconds);
+            const Timing t = time_forward(model, input, o->batch, length, o->seconds, o->runs);
             const double tokens_per_s = double(o->batch) * length / (t.ms_median * 1e-3);
             std::vector<KernelTime> kernels;
             double conv_ms = 0, conv_bytes = 0;

@@ -18,7 +18,7 @@
 #define LANES 8
 #endif
 #ifndef TM
-#define TM 32  // rows per tile: 16, 32 or 64, a multiple of LANES
+#define TM 32  // rows per tile: 8, 16, 32 or 64, a multiple of LANES
 #endif
 #ifndef CG
 #define CG 2   // groups of 4 columns per lane: 1, 2 or 4
@@ -92,7 +92,9 @@ vec4 part(vec4 a, uint c) {
 #define TROW8(b, c) \
     TROW(b, c) TROW(b + 1, c) TROW(b + 2, c) TROW(b + 3, c) TROW(b + 4, c) TROW(b + 5, c) TROW(b + 6, c) TROW(b + 7, c)
 
-#if TM == 16
+#if TM == 8
+#define ROWS(R, c) R(0, c)
+#elif TM == 16
 #define ROWS(R, c) R(0, c) R(8, c)
 #elif TM == 32
 #define ROWS(R, c) R(0, c) R(8, c) R(16, c) R(24, c)

@@ -23,13 +23,15 @@ constexpr double kBound = diag::kDenseBound;
 struct Shape {
     uint32_t M, K, N;
 };
-// The subgroup kernel's tile is 32 rows by 8 * lanes columns (64 with 8 lanes), in steps of 4 along K: the
-// later shapes sit on and around those edges (K = 1 to 5, N not a multiple of 4, rows and columns one past a
+// The subgroup kernel's tile is 32 rows (8 or 16 for at most 16 rows) by 8 * lanes columns (64 with 8 lanes),
+// in steps of 4 along K: the later shapes sit on and around those edges (K = 1 to 5, N not a multiple of 4, rows and columns one past a
 // tile).
 const Shape kShapes[] = {{1, 1, 1},    {1, 7, 1},     {1, 1, 9},     {13, 1, 17},  {5, 3, 1},
                          {37, 61, 5},  {97, 89, 101}, {257, 31, 130}, {300, 300, 300},
                          {32, 64, 64}, {33, 4, 65},   {31, 5, 63},   {64, 8, 128}, {65, 12, 70},
-                         {7, 2, 66},   {40, 287, 256}, {128, 3, 4},  {3, 260, 33}};
+                         {7, 2, 66},   {40, 287, 256}, {128, 3, 4},  {3, 260, 33},
+                         // up to 16 rows take the short tile (8 rows, or the subgroup size if larger)
+                         {16, 64, 130}, {17, 9, 70},  {9, 33, 64}};
 
 ref::WeightLayout to_ref(ops::WeightLayout l) {
     return l == ops::WeightLayout::InOut ? ref::WeightLayout::InOut : ref::WeightLayout::OutIn;

@@ -1,5 +1,7 @@
 #include "ops/dense.hpp"
 
+#include <algorithm>
+
 #include "gpu/device.hpp"
 #include "ops/checks.hpp"
 #include "ops/elementwise.hpp"
@@ -19,16 +21,21 @@ constexpr uint32_t kBlock = 4;           // each invocation computes a kBlock x 
 constexpr uint32_t kWorkgroupSize = 64;   // local_size_x in the shader
 
 // Subgroup kernel (shaders/dense_sg.comp), one build per subgroup size (LANES, see src/CMakeLists.txt). A
-// workgroup computes a kTileRows x (lanes * 4 * kColumnGroups) tile: TM and CG in the shader.
+// workgroup computes a TM x (lanes * 4 * kColumnGroups) tile (TM and CG in the shader): kTileRows rows, or
+// for few rows (a last step, a streaming step, a small batch) a short tile of max(8, lanes) rows, which
+// computes far fewer rows that are never stored.
 constexpr uint32_t kTileRows = 32;
+constexpr uint32_t kShortTileMaxRows = 16;  // at most this many rows take the short tile
 constexpr uint32_t kColumnGroups = 2;
 
-const char* subgroup_shader(uint32_t lanes, ElementType e = ElementType::F32) {
+uint32_t short_tile_rows(uint32_t lanes) { return std::max(8u, lanes); }
+
+const char* subgroup_shader(uint32_t lanes, ElementType e = ElementType::F32, bool short_tile = false) {
     const bool f16 = e == ElementType::F16;
     switch (lanes) {
-        case 4: return f16 ? "dense_sg_l4_f16" : "dense_sg_l4";
-        case 8: return f16 ? "dense_sg_l8_f16" : "dense_sg_l8";
-        case 16: return f16 ? "dense_sg_l16_f16" : "dense_sg_l16";
+        case 4: return short_tile ? (f16 ? "dense_sg_l4_short_f16" : "dense_sg_l4_short") : f16 ? "dense_sg_l4_f16" : "dense_sg_l4";
+        case 8: return short_tile ? (f16 ? "dense_sg_l8_short_f16" : "dense_sg_l8_short") : f16 ? "dense_sg_l8_f16" : "dense_sg_l8";
+        case 16: return short_tile ? (f16 ? "dense_sg_l16_short_f16" : "dense_sg_l16_short") : f16 ? "dense_sg_l16_f16" : "dense_sg_l16";
         default: return nullptr;
     }
 }
@@ -83,15 +90,17 @@ void dense(gpu::Recorder& rec, const View& out, const View& a, const View& w, We
     const Access out_access = epilogue == DenseEpilogue::Store ? Access::Write : Access::ReadWrite;
     if (kernel == DenseKernel::Subgroup) {
         const uint32_t lanes = device.caps.subgroup_size;
+        const bool short_tile = M <= kShortTileMaxRows;
+        const uint32_t tile_rows = short_tile ? short_tile_rows(lanes) : kTileRows;
         const uint32_t tile_cols = lanes * 4 * kColumnGroups;
-        const uint64_t tiles = uint64_t((M + kTileRows - 1) / kTileRows) * ((N + tile_cols - 1) / tile_cols);
+        const uint64_t tiles = uint64_t((M + tile_rows - 1) / tile_rows) * ((N + tile_cols - 1) / tile_cols);
         checks::countable(tiles, op);
         // Loads and stores of 4 consecutive elements as one vector where the views allow; a weight row (length N
         // for [in, out], K for [out, in]) must start at a multiple of 4.
         const bool w_vec4 = w.offset % 4 == 0 && (layout == WeightLayout::InOut ? N : K) % 4 == 0;
         const uint32_t spec[] = {out_in, vec4_rows(a) ? 1u : 0u, w_vec4 ? 1u : 0u,
                                  vec4_rows(out) && N % 4 == 0 ? 1u : 0u, ep};
-        rec.dispatch(subgroup_shader(lanes, e), spec,
+        rec.dispatch(subgroup_shader(lanes, e, short_tile), spec,
                      {{out.slice, out_access}, {a.slice, Access::Read}, {w.slice, Access::Read},
                       {b.slice, Access::Read}},
                      p, grid_1d(rec.caps(), tiles, 1), work);

@@ -21,6 +21,7 @@
 #include "ref/reference.hpp"
 #include "ref/striped_hyena.hpp"
 #include "support/gpu_fixture.hpp"
+#include "support/temp_path.hpp"
 #include "support/kernel_harness.hpp"
 #include "support/reference_helpers.hpp"
 
@@ -32,14 +33,7 @@ namespace {
 constexpr double kModelBound = 1e-4;
 const std::string kData = HYENAVK_TEST_DATA_DIR;
 
-// A scratch file path, removed when the guard goes.
-struct TempPath {
-    std::filesystem::path path;
-    explicit TempPath(const std::string& name)
-        : path(std::filesystem::temp_directory_path() / ("hyenavk-test-" + std::to_string(::getpid()) + "-" + name)) {}
-    ~TempPath() { std::filesystem::remove(path); }
-    std::string str() const { return path.string(); }
-};
+using test::TempPath;
 
 // Random weights scaled up from Axon's init so that every block contributes visibly to the output.
 model::HostWeights test_weights(const StripedHyenaConfig& c, uint64_t seed) {

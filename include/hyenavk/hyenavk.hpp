@@ -18,19 +18,8 @@
 
 #include <vulkan/vulkan_core.h>  // handle types for the borrowed-device path; no function is called through it
 
-#define HYENAVK_VERSION_MAJOR 0
-#define HYENAVK_VERSION_MINOR 1
-#define HYENAVK_VERSION_PATCH 0
-
-#if defined(_WIN32) && defined(HYENAVK_BUILDING)
-#define HYENAVK_API __declspec(dllexport)
-#elif defined(_WIN32)
-#define HYENAVK_API __declspec(dllimport)
-#elif defined(__GNUC__)
-#define HYENAVK_API __attribute__((visibility("default")))
-#else
-#define HYENAVK_API
-#endif
+#include "hyenavk/export.h"
+#include "hyenavk/version.h"
 
 namespace hyenavk {
 

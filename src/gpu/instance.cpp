@@ -135,9 +135,18 @@ std::unique_ptr<Instance> Instance::create(bool validation, LogCallback log) {
     vk_check(vkCreateInstance(&info, nullptr, &self->instance_), "vkCreateInstance");
     ensure_instance_functions(self->instance_);
 
-    if (validation)
-        vk_check(vkCreateDebugUtilsMessengerEXT(self->instance_, &messenger_info, nullptr, &self->messenger_),
+    if (validation) {
+        // Extension entry points are fetched per instance: the shared function table was filled from whichever
+        // instance came first, which may not have enabled debug utils.
+        const auto create_messenger = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(self->instance_, "vkCreateDebugUtilsMessengerEXT"));
+        self->destroy_messenger_ = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(self->instance_, "vkDestroyDebugUtilsMessengerEXT"));
+        if (!create_messenger || !self->destroy_messenger_)
+            throw Error(ErrorCode::Unsupported, "the instance lacks VK_EXT_debug_utils entry points");
+        vk_check(create_messenger(self->instance_, &messenger_info, nullptr, &self->messenger_),
                  "vkCreateDebugUtilsMessengerEXT");
+    }
     return self;
 }
 
@@ -157,7 +166,7 @@ std::unique_ptr<Instance> Instance::borrow(VkInstance instance, uint32_t api_ver
 }
 
 Instance::~Instance() {
-    if (messenger_ != VK_NULL_HANDLE) vkDestroyDebugUtilsMessengerEXT(instance_, messenger_, nullptr);
+    if (messenger_ != VK_NULL_HANDLE) destroy_messenger_(instance_, messenger_, nullptr);
     if (owned_ && instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
 }
 

@@ -39,6 +39,7 @@ private:
     Instance() = default;
     VkInstance instance_ = VK_NULL_HANDLE;
     VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger_ = nullptr;
     uint32_t api_version_ = VK_API_VERSION_1_1;
     bool owned_ = false;
     bool portability_enumeration_ = false;

@@ -1,0 +1,240 @@
+/* hyenavk: Striped Hyena sequence models on any Vulkan 1.1 device. The C ABI.
+ *
+ * A stable C interface to the same library as hyenavk.hpp, for programs in C and for hosts that load hyenavk
+ * through a foreign-function interface (game engines, Python, C#). docs/c-api.md has a walk-through.
+ *
+ * Conventions
+ *   - Objects are opaque handles made by *_create / *_load and released by *_destroy (NULL is ignored).
+ *   - Every function that can fail returns a hyenavk_status; HYENAVK_OK is 0. On failure,
+ *     hyenavk_last_error_message() names the problem, for the calling thread, until its next failing call.
+ *     No C++ exception ever crosses this interface, and nothing runs when the library is loaded.
+ *   - Option and information structs begin with `struct_size`: set it to sizeof the struct you compiled
+ *     against (the *_init functions do, and fill in the defaults). The library reads and writes only the
+ *     first struct_size bytes, so a program built against an older header keeps working with a newer
+ *     library; members are only ever added at the end.
+ *   - Strings are UTF-8 and NUL-terminated. Strings the library returns stay valid as long as the object
+ *     they came from (or, for static strings, forever).
+ *
+ * Thread safety
+ *   - A context, and the models loaded on it, may be used from one thread at a time; calls on distinct
+ *     contexts may run on different threads at once. hyenavk_list_devices, the version and status
+ *     functions and hyenavk_write_random_model may be called from any thread.
+ *   - The log callback is called from whichever thread triggered the message.
+ *
+ * Versioning: see hyenavk/version.h. hyenavk_version() is the version of the library actually loaded. */
+#ifndef HYENAVK_H
+#define HYENAVK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vulkan/vulkan_core.h> /* handle types for hosts that lend their device; no function is called */
+
+#include "hyenavk/export.h"
+#include "hyenavk/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status and versions ---------------------------------------------------------------------------- */
+
+typedef enum hyenavk_status {
+    HYENAVK_OK = 0,
+    HYENAVK_ERROR_INVALID_ARGUMENT = 1, /* a caller's value is out of range or inconsistent */
+    HYENAVK_ERROR_NOT_FOUND = 2,        /* a named device, tensor, file or key does not exist */
+    HYENAVK_ERROR_UNSUPPORTED = 3,      /* the device lacks a feature or extension that was asked for */
+    HYENAVK_ERROR_DEVICE_LIMIT = 4,     /* a size exceeds a device limit */
+    HYENAVK_ERROR_OUT_OF_MEMORY = 5,    /* host or device memory ran out (or the memory budget) */
+    HYENAVK_ERROR_DEVICE_LOST = 6,      /* the device was lost; the context cannot be used any more */
+    HYENAVK_ERROR_TIMEOUT = 7,          /* a wait on the GPU exceeded its timeout */
+    HYENAVK_ERROR_VULKAN = 8,           /* any other failing Vulkan call (the message names it) */
+    HYENAVK_ERROR_IO = 9,               /* reading or writing a file failed */
+    HYENAVK_ERROR_FORMAT = 10,          /* a file or value is malformed */
+    HYENAVK_ERROR_INTERNAL = 11         /* a broken invariant inside hyenavk */
+} hyenavk_status;
+
+/* HYENAVK_MAKE_VERSION of the library loaded at run time, and the same as text ("0.2.0"). */
+HYENAVK_API uint32_t hyenavk_version(void);
+HYENAVK_API const char* hyenavk_version_string(void);
+/* The status's name ("HYENAVK_ERROR_NOT_FOUND"); static. */
+HYENAVK_API const char* hyenavk_status_name(hyenavk_status status);
+/* What the calling thread's last failing call said; "" if none has failed. Valid until that thread's next
+ * failing call. */
+HYENAVK_API const char* hyenavk_last_error_message(void);
+
+/* ---- Devices ------------------------------------------------------------------------------------------ */
+
+typedef enum hyenavk_device_type {
+    HYENAVK_DEVICE_OTHER = 0,
+    HYENAVK_DEVICE_INTEGRATED_GPU = 1,
+    HYENAVK_DEVICE_DISCRETE_GPU = 2,
+    HYENAVK_DEVICE_VIRTUAL_GPU = 3,
+    HYENAVK_DEVICE_CPU = 4
+} hyenavk_device_type;
+
+typedef struct hyenavk_device_info {
+    uint32_t struct_size;
+    uint32_t index; /* position in hyenavk_list_devices */
+    char name[256];
+    hyenavk_device_type type;
+    uint32_t vendor_id, device_id;
+    char driver_name[256]; /* "llvmpipe", "NVIDIA"; empty where the driver does not say */
+    char driver_info[256];
+    uint32_t api_version;  /* the Vulkan version hyenavk uses on the device */
+    uint64_t device_local_memory;
+    uint64_t max_storage_buffer_range;
+    uint32_t subgroup_size;
+    uint32_t storage_buffer_16bit; /* 1: fp16 storage (HYENAVK_PRECISION_FP16) works */
+    uint32_t timeline_semaphore;
+    uint32_t timestamps;           /* compute-queue timestamp queries */
+} hyenavk_device_info;
+HYENAVK_API void hyenavk_device_info_init(hyenavk_device_info* info);
+
+typedef enum hyenavk_log_level {
+    HYENAVK_LOG_DEBUG = 0,
+    HYENAVK_LOG_INFO = 1,
+    HYENAVK_LOG_WARNING = 2,
+    HYENAVK_LOG_ERROR = 3
+} hyenavk_log_level;
+/* Receives driver and validation-layer messages. NULL: warnings and errors go to stderr. */
+typedef void (*hyenavk_log_fn)(void* user_data, hyenavk_log_level level, const char* message);
+
+/* Vulkan-style enumeration: with devices NULL, *count receives the number of devices; otherwise up to *count
+ * entries are filled (each entry's struct_size set by the caller, e.g. by hyenavk_device_info_init) and *count
+ * receives the number written. validation: 1 loads the Khronos validation layer. */
+HYENAVK_API hyenavk_status hyenavk_list_devices(int validation, hyenavk_log_fn log, void* log_user_data,
+                                                hyenavk_device_info* devices, uint32_t* count);
+
+/* ---- Contexts ----------------------------------------------------------------------------------------- */
+
+typedef struct hyenavk_context_t* hyenavk_context;
+
+typedef struct hyenavk_context_options {
+    uint32_t struct_size;
+    /* NULL or "": the default device (discrete, then integrated, then virtual GPU, then CPU); a decimal
+     * number: that index; anything else: a case-insensitive part of exactly one device's name. */
+    const char* device;
+    uint32_t validation; /* 1: the Khronos validation layer, its messages counted and logged (for tests) */
+    hyenavk_log_fn log;
+    void* log_user_data;
+    uint64_t fence_timeout_ns;     /* longest wait for one submission (default 600 s) */
+    uint64_t max_submission_work;  /* most estimated operations per queue submission (default 2e9; 0: no bound) */
+    uint64_t memory_budget_bytes;  /* device memory hyenavk may hold (0: what the device offers) */
+    const char* cache_dir;         /* compiled-kernel cache (NULL or "": $XDG_CACHE_HOME/hyenavk) */
+    uint32_t disk_cache;           /* 0: neither read nor write the cache (default 1) */
+    uint32_t profile_kernels;      /* 1: GPU timestamps after every command (hyenavk_context_kernel_times) */
+} hyenavk_context_options;
+HYENAVK_API void hyenavk_context_options_init(hyenavk_context_options* options);
+
+/* options NULL: the defaults. */
+HYENAVK_API hyenavk_status hyenavk_context_create(const hyenavk_context_options* options, hyenavk_context* context);
+
+/* A device the host application created (a renderer, say). hyenavk uses it and never destroys it; the host
+ * keeps it alive until the context is destroyed. */
+typedef struct hyenavk_borrowed_device {
+    uint32_t struct_size;
+    VkInstance instance;
+    uint32_t instance_api_version; /* the apiVersion the host created its instance with (>= 1.1) */
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    uint32_t queue_family_index; /* must support compute */
+    VkQueue queue;
+    /* Called around every vkQueueSubmit hyenavk makes on `queue`, for hosts that submit to it from other
+     * threads. Both or neither. */
+    void (*lock_queue)(void* user_data);
+    void (*unlock_queue)(void* user_data);
+    void* queue_lock_user_data;
+    /* Device extensions and features the host enabled; hyenavk uses only those listed. */
+    uint32_t enabled_extension_count;
+    const char* const* enabled_extensions;
+    uint32_t storage_buffer_16bit_enabled;
+    uint32_t shader_float16_enabled;
+    uint32_t storage_buffer_8bit_enabled;
+    uint32_t shader_int8_enabled;
+    uint32_t timeline_semaphore_enabled;
+} hyenavk_borrowed_device;
+HYENAVK_API void hyenavk_borrowed_device_init(hyenavk_borrowed_device* device);
+
+HYENAVK_API hyenavk_status hyenavk_context_borrow(const hyenavk_borrowed_device* device,
+                                                  const hyenavk_context_options* options, hyenavk_context* context);
+HYENAVK_API void hyenavk_context_destroy(hyenavk_context context);
+HYENAVK_API hyenavk_status hyenavk_context_device(hyenavk_context context, hyenavk_device_info* info);
+/* Validation-layer messages at warning or error level since the context was made. */
+HYENAVK_API uint64_t hyenavk_context_validation_message_count(hyenavk_context context);
+
+/* ---- Models ------------------------------------------------------------------------------------------- */
+
+typedef struct hyenavk_model_t* hyenavk_model;
+
+typedef enum hyenavk_precision {
+    HYENAVK_PRECISION_FP32 = 0,
+    HYENAVK_PRECISION_FP16 = 1 /* weights and activations stored in 16 bits; needs storage_buffer_16bit */
+} hyenavk_precision;
+
+typedef struct hyenavk_load_options {
+    uint32_t struct_size;
+    const char* config_json;  /* NULL or "": the file's own config; else a JSON object merged over it */
+    uint32_t check_finite;    /* reject NaN and Inf in weights and inputs (default 1) */
+    hyenavk_precision precision;
+    uint64_t spectrum_cache_bytes; /* most memory cached filter spectra may take (0: the budget's limit) */
+} hyenavk_load_options;
+HYENAVK_API void hyenavk_load_options_init(hyenavk_load_options* options);
+
+/* Loads a model file (safetensors with its config in the metadata). options NULL: the defaults. The context
+ * must outlive the model. */
+HYENAVK_API hyenavk_status hyenavk_model_load(hyenavk_context context, const char* path,
+                                              const hyenavk_load_options* options, hyenavk_model* model);
+HYENAVK_API void hyenavk_model_destroy(hyenavk_model model);
+
+typedef struct hyenavk_model_info {
+    uint32_t struct_size;
+    char arch[64];             /* "striped_hyena", "hyena_operator" */
+    uint64_t parameter_count;
+    uint32_t input_features;   /* the last axis of an input */
+    uint32_t output_features;  /* the last axis of an output */
+    uint32_t default_length;   /* window_size, or l_max */
+} hyenavk_model_info;
+HYENAVK_API void hyenavk_model_info_init(hyenavk_model_info* info);
+HYENAVK_API hyenavk_status hyenavk_model_info_get(hyenavk_model model, hyenavk_model_info* info);
+/* The effective config as JSON, valid until the model is destroyed. NULL where model is NULL. */
+HYENAVK_API const char* hyenavk_model_config_json(hyenavk_model model);
+
+/* Floats a forward of this shape writes: batch * output_features for the last step, batch * length *
+ * output_features with full_sequence (or for architectures that always return the sequence). */
+HYENAVK_API hyenavk_status hyenavk_model_output_count(hyenavk_model model, uint32_t batch, uint32_t length,
+                                                      uint32_t full_sequence, uint64_t* count);
+
+/* Runs the model: input is [batch, length, input_features] row-major (input_count floats), output receives
+ * hyenavk_model_output_count floats (output_count must be at least that). The first call for a shape builds
+ * its plan; later calls replay it. Nothing is written to output on failure. */
+HYENAVK_API hyenavk_status hyenavk_model_forward(hyenavk_model model, const float* input, uint64_t input_count,
+                                                 uint32_t batch, uint32_t length, uint32_t full_sequence,
+                                                 float* output, uint64_t output_count);
+
+typedef struct hyenavk_memory_plan {
+    uint32_t struct_size;
+    uint64_t total_bytes;     /* the most device memory the model holds while running this shape */
+    uint64_t resident_bytes;  /* weights and filters */
+    uint64_t budget_bytes;    /* the context's budget */
+    uint32_t tiles;           /* pieces the position-wise work is cut into along the sequence */
+    uint32_t tile_rows;
+    uint32_t fft_channel_group;
+    uint32_t gates_kept;
+    uint32_t spectra_cached;
+    uint64_t long_conv_bytes; /* least memory traffic of the long convolutions */
+} hyenavk_memory_plan;
+HYENAVK_API void hyenavk_memory_plan_init(hyenavk_memory_plan* plan);
+/* How a forward of this shape will use device memory; HYENAVK_ERROR_OUT_OF_MEMORY where it cannot fit. */
+HYENAVK_API hyenavk_status hyenavk_model_memory_plan(hyenavk_model model, uint32_t batch, uint32_t length,
+                                                     uint32_t full_sequence, hyenavk_memory_plan* plan);
+
+/* Writes a model file with random weights, initialised as the architecture's home framework does.
+ * config_json names at least embed_dim (striped_hyena) or d_model and l_max (hyena_operator). */
+HYENAVK_API hyenavk_status hyenavk_write_random_model(const char* path, const char* config_json, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

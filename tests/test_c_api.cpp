@@ -1,0 +1,213 @@
+// The C ABI (hyenavk.h): status codes and per-thread messages, the struct_size convention, NULL handling,
+// and results identical to the C++ API's on the same model.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hyenavk/hyenavk.h"
+#include "hyenavk/model.hpp"
+#include "support/gpu_fixture.hpp"
+#include "support/kernel_harness.hpp"
+#include "support/temp_path.hpp"
+
+using namespace hyenavk;
+
+namespace {
+
+constexpr const char* kSmallEncoder =
+    R"({"embed_dim": 6, "hidden_size": 8, "num_layers": 2, "filter_size": 4, "window_size": 12})";
+
+// A validated context through the C API; fails the test where it cannot be made.
+hyenavk_context make_context() {
+    hyenavk_context_options options;
+    hyenavk_context_options_init(&options);
+    options.validation = 1;
+    hyenavk_context context = nullptr;
+    const hyenavk_status status = hyenavk_context_create(&options, &context);
+    INFO(hyenavk_last_error_message());
+    REQUIRE(status == HYENAVK_OK);
+    REQUIRE(context != nullptr);
+    return context;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("api");
+
+TEST_CASE("C API: versions, status names and messages that belong to the failing thread") {
+    CHECK(hyenavk_version() == HYENAVK_VERSION);
+    CHECK(std::string(hyenavk_version_string()) == std::to_string(HYENAVK_VERSION_MAJOR) + "." +
+                                                      std::to_string(HYENAVK_VERSION_MINOR) + "." +
+                                                      std::to_string(HYENAVK_VERSION_PATCH));
+    CHECK(std::string(hyenavk_status_name(HYENAVK_OK)) == "HYENAVK_OK");
+    CHECK(std::string(hyenavk_status_name(HYENAVK_ERROR_NOT_FOUND)) == "HYENAVK_ERROR_NOT_FOUND");
+    CHECK(std::string(hyenavk_status_name(static_cast<hyenavk_status>(99))) == "HYENAVK_ERROR_UNKNOWN");
+
+    // Two threads fail differently; each reads its own message.
+    std::string first, second;
+    std::thread a([&] {
+        hyenavk_model_output_count(nullptr, 1, 1, 0, nullptr);
+        first = hyenavk_last_error_message();
+    });
+    std::thread b([&] {
+        hyenavk_write_random_model(nullptr, "{}", 0);
+        second = hyenavk_last_error_message();
+    });
+    a.join();
+    b.join();
+    CHECK(first.find("hyenavk_model_output_count: model is NULL") != std::string::npos);
+    CHECK(second.find("hyenavk_write_random_model: path is NULL") != std::string::npos);
+    std::thread fresh([&] { first = hyenavk_last_error_message(); });
+    fresh.join();
+    CHECK(first.empty());
+}
+
+TEST_CASE("C API: bad arguments are statuses with messages, never crashes") {
+    CHECK(hyenavk_context_create(nullptr, nullptr) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    hyenavk_context_options options;
+    hyenavk_context_options_init(&options);
+    options.struct_size = 0;  // not initialised
+    hyenavk_context context = reinterpret_cast<hyenavk_context>(1);
+    CHECK(hyenavk_context_create(&options, &context) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(context == nullptr);
+    CHECK(std::string(hyenavk_last_error_message()).find("struct_size") != std::string::npos);
+
+    hyenavk_context_options_init(&options);
+    options.device = "no-such-device";
+    CHECK(hyenavk_context_create(&options, &context) == HYENAVK_ERROR_NOT_FOUND);
+    CHECK(std::string(hyenavk_last_error_message()).find("no-such-device") != std::string::npos);
+
+    uint32_t count = 0;
+    CHECK(hyenavk_list_devices(0, nullptr, nullptr, nullptr, nullptr) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    REQUIRE(hyenavk_list_devices(0, nullptr, nullptr, nullptr, &count) == HYENAVK_OK);
+    CHECK(count >= 1);
+    hyenavk_borrowed_device borrowed;
+    hyenavk_borrowed_device_init(&borrowed);
+    CHECK(hyenavk_context_borrow(&borrowed, nullptr, &context) != HYENAVK_OK);  // no instance
+    CHECK(context == nullptr);
+
+    hyenavk_model model = nullptr;
+    CHECK(hyenavk_model_load(nullptr, "x", nullptr, &model) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(hyenavk_model_forward(nullptr, nullptr, 0, 1, 1, 0, nullptr, 0) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(hyenavk_model_config_json(nullptr) == nullptr);
+    CHECK(hyenavk_context_validation_message_count(nullptr) == 0);
+    hyenavk_model_destroy(nullptr);  // both accept NULL
+    hyenavk_context_destroy(nullptr);
+}
+
+TEST_CASE("C API: devices listed the Vulkan way, with struct_size honoured") {
+    uint32_t count = 0;
+    REQUIRE(hyenavk_list_devices(0, nullptr, nullptr, nullptr, &count) == HYENAVK_OK);
+    REQUIRE(count >= 1);
+    std::vector<hyenavk_device_info> devices(count + 1);
+    for (auto& d : devices) hyenavk_device_info_init(&d);
+    uint32_t room = count + 1;
+    REQUIRE(hyenavk_list_devices(0, nullptr, nullptr, devices.data(), &room) == HYENAVK_OK);
+    CHECK(room == count);
+    const std::vector<DeviceInfo> expected = list_devices();
+    REQUIRE(expected.size() == count);
+    for (uint32_t i = 0; i < count; ++i) {
+        CHECK(std::string(devices[i].name) == expected[i].name);
+        CHECK(devices[i].index == expected[i].index);
+        CHECK(devices[i].type == static_cast<hyenavk_device_type>(expected[i].type));
+        CHECK(devices[i].subgroup_size == expected[i].caps.subgroup_size);
+        CHECK(devices[i].max_storage_buffer_range == expected[i].caps.max_storage_buffer_range);
+    }
+    // A caller built against an older, shorter struct: nothing past its struct_size is written.
+    std::vector<unsigned char> bytes(sizeof(hyenavk_device_info), 0xab);
+    auto* old = reinterpret_cast<hyenavk_device_info*>(bytes.data());
+    old->struct_size = offsetof(hyenavk_device_info, driver_name);
+    uint32_t one = 1;
+    REQUIRE(hyenavk_list_devices(0, nullptr, nullptr, old, &one) == HYENAVK_OK);
+    CHECK(std::string(old->name) == expected[0].name);
+    CHECK(old->struct_size == offsetof(hyenavk_device_info, driver_name));
+    bool untouched = true;
+    for (size_t i = offsetof(hyenavk_device_info, driver_name); i < bytes.size(); ++i) untouched &= bytes[i] == 0xab;
+    CHECK(untouched);
+}
+
+TEST_CASE("C API: a model loads, reports itself and runs exactly as through the C++ API") {
+    test::TempPath file("c-api.safetensors");
+    REQUIRE(hyenavk_write_random_model(file.str().c_str(), kSmallEncoder, 7) == HYENAVK_OK);
+    hyenavk_context context = make_context();
+    hyenavk_model model = nullptr;
+    REQUIRE(hyenavk_model_load(context, file.str().c_str(), nullptr, &model) == HYENAVK_OK);
+
+    hyenavk_model_info info;
+    hyenavk_model_info_init(&info);
+    REQUIRE(hyenavk_model_info_get(model, &info) == HYENAVK_OK);
+    CHECK(std::string(info.arch) == "striped_hyena");
+    CHECK(info.input_features == 6);
+    CHECK(info.output_features == 8);
+    CHECK(info.default_length == 12);
+    CHECK(std::string(hyenavk_model_config_json(model)).find("\"hidden_size\"") != std::string::npos);
+
+    const uint32_t batch = 2, length = 9;
+    uint64_t count = 0;
+    REQUIRE(hyenavk_model_output_count(model, batch, length, 1, &count) == HYENAVK_OK);
+    CHECK(count == uint64_t(batch) * length * 8);
+    const auto input = test::random_floats(size_t(batch) * length * 6, 3);
+    std::vector<float> output(count, -1.0f);
+    // Too little room: an error, and the output untouched.
+    CHECK(hyenavk_model_forward(model, input.data(), input.size(), batch, length, 1, output.data(), count - 1) ==
+          HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(hyenavk_last_error_message()).find("output holds") != std::string::npos);
+    CHECK(output[0] == -1.0f);
+    // A wrong input size is the library's own error, passed through.
+    CHECK(hyenavk_model_forward(model, input.data(), input.size() - 1, batch, length, 1, output.data(), count) ==
+          HYENAVK_ERROR_INVALID_ARGUMENT);
+    REQUIRE(hyenavk_model_forward(model, input.data(), input.size(), batch, length, 1, output.data(), count) ==
+            HYENAVK_OK);
+
+    Context cpp_context = Context::create();
+    Model cpp_model = Model::load(cpp_context, file.str());
+    CHECK(cpp_model.forward(input, batch, length, true) == output);
+
+    hyenavk_memory_plan plan;
+    hyenavk_memory_plan_init(&plan);
+    REQUIRE(hyenavk_model_memory_plan(model, batch, length, 1, &plan) == HYENAVK_OK);
+    const MemoryPlan expected = cpp_model.memory_plan(batch, length, true);
+    CHECK(plan.tiles == expected.tiles);
+    CHECK(plan.long_conv_bytes == expected.long_conv_bytes);
+    CHECK(plan.total_bytes > 0);
+
+    hyenavk_model_destroy(model);
+    CHECK(hyenavk_context_validation_message_count(context) == 0);
+    hyenavk_context_destroy(context);
+}
+
+TEST_CASE("C API: load options from an older header, and load errors by kind") {
+    test::TempPath file("c-api-options.safetensors");
+    REQUIRE(hyenavk_write_random_model(file.str().c_str(), kSmallEncoder, 8) == HYENAVK_OK);
+    hyenavk_context context = make_context();
+    hyenavk_model model = nullptr;
+
+    // Only the fields before `precision` are the caller's; the rest keep their defaults.
+    hyenavk_load_options options;
+    hyenavk_load_options_init(&options);
+    options.struct_size = offsetof(hyenavk_load_options, precision);
+    options.config_json = R"({"window_size": 20})";
+    options.precision = static_cast<hyenavk_precision>(77);  // past struct_size: never read
+    REQUIRE(hyenavk_model_load(context, file.str().c_str(), &options, &model) == HYENAVK_OK);
+    CHECK(std::string(hyenavk_model_config_json(model)).find("\"window_size\":20") != std::string::npos);
+    hyenavk_model_destroy(model);
+
+    hyenavk_load_options_init(&options);
+    options.precision = static_cast<hyenavk_precision>(77);
+    CHECK(hyenavk_model_load(context, file.str().c_str(), &options, &model) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(model == nullptr);
+    CHECK(hyenavk_model_load(context, "/nonexistent/model.safetensors", nullptr, &model) != HYENAVK_OK);
+    CHECK(std::string(hyenavk_last_error_message()).find("/nonexistent/model.safetensors") != std::string::npos);
+    CHECK(model == nullptr);
+    CHECK(hyenavk_write_random_model(file.str().c_str(), "{}", 1) != HYENAVK_OK);  // embed_dim missing
+    CHECK(std::string(hyenavk_last_error_message()).find("embed_dim") != std::string::npos);
+
+    CHECK(hyenavk_context_validation_message_count(context) == 0);
+    hyenavk_context_destroy(context);
+}
+
+TEST_SUITE_END();

@@ -16,9 +16,11 @@
  *     they came from (or, for static strings, forever).
  *
  * Thread safety
- *   - A context, and the models loaded on it, may be used from one thread at a time; calls on distinct
- *     contexts may run on different threads at once. hyenavk_list_devices, the version and status
- *     functions and hyenavk_write_random_model may be called from any thread.
+ *   - Every function may be called from any thread, also at once on the same context, model or completion,
+ *     except that an object must not be used during or after its *_destroy.
+ *   - Building a shape's plan (its first submit or forward, or hyenavk_model_prepare) holds one lock per
+ *     model; submitting a prepared shape never waits for it, so a frame thread can submit while
+ *     hyenavk_model_prepare_async builds the next shape on the model's worker thread.
  *   - The log callback is called from whichever thread triggered the message.
  *
  * Versioning: see hyenavk/version.h. hyenavk_version() is the version of the library actually loaded. */
@@ -211,6 +213,67 @@ HYENAVK_API hyenavk_status hyenavk_model_output_count(hyenavk_model model, uint3
 HYENAVK_API hyenavk_status hyenavk_model_forward(hyenavk_model model, const float* input, uint64_t input_count,
                                                  uint32_t batch, uint32_t length, uint32_t full_sequence,
                                                  float* output, uint64_t output_count);
+
+/* ---- Asynchronous forwards on the host's buffers ---------------------------------------------------------- */
+
+typedef struct hyenavk_completion_t* hyenavk_completion;
+
+/* One forward for hyenavk_model_submit. The input comes from exactly one of `input` (host memory, copied
+ * before submit returns) and `input_buffer`; the output goes to exactly one of `output` (host memory,
+ * written by hyenavk_completion_wait, so it must stay valid until then) and `output_buffer`. Buffers are
+ * VkBuffers the host owns on the device of a borrowed context (TRANSFER_SRC usage to be read, TRANSFER_DST
+ * to be written) holding packed fp32 values from their offset (a multiple of 4); they need an fp32 model and
+ * skip the finite-value check. Semaphores are the host's: binary, or timeline with a value where the context
+ * uses timeline semaphores (hyenavk_completion_timeline gives a non-null semaphore). */
+typedef struct hyenavk_forward_request {
+    uint32_t struct_size;
+    uint32_t batch;
+    uint32_t length;
+    uint32_t full_sequence;
+    const float* input;      /* [batch, length, input_features] */
+    uint64_t input_count;
+    VkBuffer input_buffer;
+    uint64_t input_offset;
+    float* output;           /* room for hyenavk_model_output_count floats */
+    uint64_t output_count;
+    VkBuffer output_buffer;
+    uint64_t output_offset;
+    VkSemaphore wait_semaphore;   /* waited for before the input is read; VK_NULL_HANDLE: none */
+    uint64_t wait_value;
+    VkSemaphore signal_semaphore; /* signalled once the output is written; VK_NULL_HANDLE: none */
+    uint64_t signal_value;
+} hyenavk_forward_request;
+HYENAVK_API void hyenavk_forward_request_init(hyenavk_forward_request* request);
+
+/* Queues the forward after any work already queued and returns without waiting for it. The first submit of
+ * a shape builds its plan first (milliseconds to seconds): prepare shapes ahead of time to keep that off a
+ * frame thread. completion may be NULL where the host needs no handle (device-buffer output). */
+HYENAVK_API hyenavk_status hyenavk_model_submit(hyenavk_model model, const hyenavk_forward_request* request,
+                                                hyenavk_completion* completion);
+/* 1 once the device has finished the forward, else 0; never blocks (0 for NULL). */
+HYENAVK_API int hyenavk_completion_ready(hyenavk_completion completion);
+/* Waits until the forward is finished and its host output written; HYENAVK_ERROR_TIMEOUT once timeout_ns
+ * has passed (the forward goes on: wait again later). */
+HYENAVK_API hyenavk_status hyenavk_completion_wait(hyenavk_completion completion, uint64_t timeout_ns);
+/* The context's timeline semaphore and the value it reaches when the forward is done, to wait on in the
+ * host's vkQueueSubmit; VK_NULL_HANDLE and 0 where the device has no timeline semaphores. */
+HYENAVK_API hyenavk_status hyenavk_completion_timeline(hyenavk_completion completion, VkSemaphore* semaphore,
+                                                       uint64_t* value);
+/* Releases the handle; the forward itself goes on (its host output is then never written). */
+HYENAVK_API void hyenavk_completion_destroy(hyenavk_completion completion);
+
+/* Builds the plan, FFT plans and pipelines of a shape now, on the calling thread. */
+HYENAVK_API hyenavk_status hyenavk_model_prepare(hyenavk_model model, uint32_t batch, uint32_t length,
+                                                 uint32_t full_sequence);
+/* The same on the model's worker thread; returns at once. A submit of the shape meanwhile waits for the
+ * build; a build that failed is tried again by that submit, which reports the error. */
+HYENAVK_API hyenavk_status hyenavk_model_prepare_async(hyenavk_model model, uint32_t batch, uint32_t length,
+                                                       uint32_t full_sequence);
+/* 1 where the shape's plan is built, else 0. */
+HYENAVK_API int hyenavk_model_prepared(hyenavk_model model, uint32_t batch, uint32_t length,
+                                       uint32_t full_sequence);
+/* Waits until every forward submitted so far is finished. */
+HYENAVK_API hyenavk_status hyenavk_model_wait_idle(hyenavk_model model);
 
 typedef struct hyenavk_memory_plan {
     uint32_t struct_size;

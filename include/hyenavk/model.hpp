@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,12 +44,80 @@ struct MemoryPlan {
     uint64_t long_conv_bytes = 0;
 };
 
+// A range of a VkBuffer the host owns, on the device of a borrowed context. The buffer needs
+// VK_BUFFER_USAGE_TRANSFER_SRC_BIT to be read and VK_BUFFER_USAGE_TRANSFER_DST_BIT to be written; it holds
+// fp32 values, row-major, packed, from `offset` (a multiple of 4) on.
+struct BufferRange {
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkDeviceSize offset = 0;
+};
+
+// A semaphore the host owns: a binary one (value ignored) or, where the context uses timeline semaphores
+// (Completion::timeline_semaphore() is not null), a timeline one with the value to wait for or to signal.
+struct SemaphoreRef {
+    VkSemaphore semaphore = VK_NULL_HANDLE;
+    uint64_t value = 0;
+};
+
+// One forward, as Model::submit takes it. The input comes from exactly one of `input` (host memory, copied
+// before submit returns) and `input_buffer`; the output goes to exactly one of `output` (host memory,
+// written by Completion::wait, so it must stay valid until then) and `output_buffer` (written on the device
+// before the completion signals). Device buffers skip the finite-value check of LoadOptions::check_finite
+// and need an fp32 model.
+struct ForwardRequest {
+    uint32_t batch = 1;
+    uint32_t length = 0;
+    bool full_sequence = false;
+    std::span<const float> input;  // [batch, length, input_features]
+    BufferRange input_buffer;
+    std::span<float> output;  // Model::output_shape values
+    BufferRange output_buffer;
+    // Waited for on the device before the input is read (the host's upload or render pass that writes
+    // input_buffer, say); null: none.
+    SemaphoreRef wait;
+    // Signalled on the device once the output is written: chain it into the host's next submission.
+    SemaphoreRef signal;
+};
+
 namespace detail {
 class ModelImpl;
-}
+struct Submission;
+}  // namespace detail
 
-// A model resident on a context's device. The context must outlive the model. Not thread-safe: use one
-// model from one thread at a time.
+// A submitted forward. Waiting is optional for device-buffer output: the model keeps what the GPU uses alive
+// until it is done. A completion may outlive its model, not its context.
+class HYENAVK_API Completion {
+public:
+    Completion();
+    Completion(Completion&&) noexcept;
+    Completion& operator=(Completion&&) noexcept;
+    ~Completion();
+
+    bool valid() const { return submission_ != nullptr; }
+    // Whether the device has finished the forward; never blocks.
+    bool ready() const;
+    // Blocks until the forward is finished and its host output written. Throws Timeout once `timeout_ns`
+    // has passed (the forward goes on; wait again later), DeviceLost where the device failed.
+    void wait(uint64_t timeout_ns = UINT64_MAX);
+    // The context's timeline semaphore and the value it reaches when this forward is done, for a host's
+    // vkQueueSubmit to wait on; null and 0 where the device has no timeline semaphores (pass a binary
+    // semaphore in ForwardRequest::signal instead).
+    VkSemaphore timeline_semaphore() const;
+    uint64_t timeline_value() const;
+
+private:
+    friend class Model;
+    explicit Completion(std::shared_ptr<detail::Submission> submission);
+    std::shared_ptr<detail::Submission> submission_;
+};
+
+// A model resident on a context's device. The context must outlive the model.
+//
+// Thread safety: every method may be called from any thread, also at once. Building a shape's plan (on the
+// first use of a shape, or in prepare) holds one lock per model; submitting a prepared shape never waits for
+// it, so a frame thread can submit while prepare_async builds the next shape. Forwards on one model run on
+// the device in submission order; a forward that reads or writes host memory first waits for the previous
+// forward of its shape that did.
 class HYENAVK_API Model {
 public:
     static Model load(Context& context, const std::string& path, const LoadOptions& options = {});
@@ -72,6 +141,19 @@ public:
     // builds its plan; later calls replay it.
     std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
                                bool full_sequence = false);
+
+    // Records the forward of `request` after any work already queued and returns without waiting for it.
+    // The first submit of a shape builds its plan first (milliseconds to seconds): prepare shapes ahead of
+    // time to keep that off a frame thread.
+    Completion submit(const ForwardRequest& request);
+    // Builds the plan, FFT plans and pipelines of a shape now, on the calling thread.
+    void prepare(uint32_t batch, uint32_t length, bool full_sequence = false);
+    // The same on the model's worker thread; returns at once. The future reports the build's error, if any;
+    // a submit of the shape meanwhile waits for the build.
+    std::future<void> prepare_async(uint32_t batch, uint32_t length, bool full_sequence = false);
+    bool prepared(uint32_t batch, uint32_t length, bool full_sequence = false) const;
+    // Blocks until every forward submitted so far is finished (their host outputs written).
+    void wait_idle();
 
     // Device memory the weights and one forward of this shape occupy: a forward never holds more. Throws
     // OutOfMemory where the shape cannot fit the context's memory budget.

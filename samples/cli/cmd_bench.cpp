@@ -44,6 +44,28 @@ Timing time_forward(Model& model, const std::vector<float>& input, uint32_t batc
     return {n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2, ms.front(), uint32_t(n)};
 }
 
+// The host time of Model::submit for a prepared shape, median over `n` submits (each waited for after the
+// clock stops): what a frame thread pays to start a forward, the input copy and checks included.
+double submit_us_median(Model& model, const std::vector<float>& input, uint32_t batch, uint32_t length, uint32_t n) {
+    uint64_t count = 1;
+    for (uint64_t d : model.output_shape(batch, length)) count *= d;
+    std::vector<float> output(count);
+    ForwardRequest request;
+    request.batch = batch;
+    request.length = length;
+    request.input = input;
+    request.output = output;
+    std::vector<double> us;
+    for (uint32_t i = 0; i < n; ++i) {
+        const auto t0 = Clock::now();
+        Completion done = model.submit(request);
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        done.wait();
+    }
+    std::sort(us.begin(), us.end());
+    return n % 2 ? us[n / 2] : (us[n / 2 - 1] + us[n / 2]) / 2;
+}
+
 // The long convolutions' share of a profiled forward: the FFT kernels and the passes around them.
 double long_conv_ms(const std::vector<KernelTime>& kernels) {
     double ms = 0;
@@ -104,8 +126,9 @@ Action add_bench_command(CLI::App& app) {
             o->lengths.empty() ? std::vector<uint32_t>{model.default_length()} : parse_lengths(o->lengths);
         const std::string& device = ctx.device().name;
         if (!o->json)
-            std::printf("%s on %s, B = %u, %s\n%10s %12s %12s %14s %6s\n", model.arch().c_str(), device.c_str(), o->batch,
-                        o->device.precision.c_str(), "L", "median ms", "min ms", "tokens/s", "runs");
+            std::printf("%s on %s, B = %u, %s\n%10s %12s %12s %14s %6s %10s\n", model.arch().c_str(), device.c_str(),
+                        o->batch, o->device.precision.c_str(), "L", "median ms", "min ms", "tokens/s", "runs",
+                        "submit us");
         // Timestamps after every command cost a little, so kernels are timed in a context of their own.
         std::unique_ptr<Context> profiling;
         std::unique_ptr<Model> profiled;
@@ -127,6 +150,10 @@ Action add_bench_command(CLI::App& app) {
             for (float& v : input) v = uniform(rng);
             const Timing t = time_forward(model, input, o->batch, length, o->seconds, o->runs);
             const double tokens_per_s = double(o->batch) * length / (t.ms_median * 1e-3);
+            // As many submits as the time allowance holds (1 where --runs asks for exact counts), at most 50.
+            const uint32_t submits =
+                o->runs != 0 ? 1u : uint32_t(std::clamp(o->seconds * 1e3 / std::max(t.ms_median, 1e-3), 1.0, 50.0));
+            const double submit_us = submit_us_median(model, input, o->batch, length, submits);
             std::vector<KernelTime> kernels;
             double conv_ms = 0, conv_bytes = 0;
             if (profiled) {
@@ -153,12 +180,14 @@ Action add_bench_command(CLI::App& app) {
                     bandwidth = text;
                 }
                 std::printf("{\"arch\": \"%s\", \"device\": \"%s\", \"precision\": \"%s\", \"B\": %u, \"L\": %u, "
-                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u%s%s%s%s}\n",
+                            "\"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.1f, \"runs\": %u, "
+                            "\"submit_us_median\": %.1f%s%s%s%s}\n",
                             model.arch().c_str(), device.c_str(), o->device.precision.c_str(), o->batch, length,
-                            t.ms_median, t.ms_min, tokens_per_s, t.runs, profiled ? ", \"kernels\": [" : "", k.c_str(),
+                            t.ms_median, t.ms_min, tokens_per_s, t.runs, submit_us, profiled ? ", \"kernels\": [" : "", k.c_str(),
                             profiled ? "]" : "", bandwidth.c_str());
             } else {
-                std::printf("%10u %12.3f %12.3f %14.0f %6u\n", length, t.ms_median, t.ms_min, tokens_per_s, t.runs);
+                std::printf("%10u %12.3f %12.3f %14.0f %6u %10.1f\n", length, t.ms_median, t.ms_min, tokens_per_s,
+                            t.runs, submit_us);
                 double total = 0;
                 for (const KernelTime& kt : kernels) total += kt.ms;
                 for (const KernelTime& kt : kernels)

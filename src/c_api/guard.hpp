@@ -82,3 +82,7 @@ struct hyenavk_model_t {
     hyenavk::Model model;
     std::string config_json;  // what hyenavk_model_config_json hands out
 };
+
+struct hyenavk_completion_t {
+    hyenavk::Completion completion;
+};

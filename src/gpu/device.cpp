@@ -1,5 +1,7 @@
 #include "gpu/device.hpp"
 
+#include <algorithm>
+
 #include <string>
 
 #include "gpu/device_probe.hpp"
@@ -124,25 +126,119 @@ void Device::init_common() {
     pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
     pool_info.queueFamilyIndex = queue_family_;
     vk_check(table_.vkCreateCommandPool(device_, &pool_info, nullptr, &command_pool_), "vkCreateCommandPool");
-    VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    fence_info.flags = VK_FENCE_CREATE_SIGNALED_BIT;  // so a wait before the first submission returns at once
-    for (VkFence& fence : fences_)
-        vk_check(table_.vkCreateFence(device_, &fence_info, nullptr, &fence), "vkCreateFence");
+    vk_check(table_.vkCreateCommandPool(device_, &pool_info, nullptr, &submit_pool_), "vkCreateCommandPool");
+    if (info_.caps.timeline_semaphore) {
+        VkSemaphoreTypeCreateInfo type{VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
+        type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
+        type.initialValue = 0;
+        VkSemaphoreCreateInfo semaphore_info{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+        semaphore_info.pNext = &type;
+        vk_check(table_.vkCreateSemaphore(device_, &semaphore_info, nullptr, &timeline_), "vkCreateSemaphore");
+    }
 }
 
 Device::~Device() {
     if (device_ == VK_NULL_HANDLE) return;
     // Wait for our own work only: a borrowed device's queue may carry the host's work too, which is its business.
-    for (VkFence fence : fences_) {
-        if (fence == VK_NULL_HANDLE) continue;
+    // Fences not in flight are kept signalled, so this returns at once for them.
+    for (VkFence fence : all_fences_) {
         if (!lost_) table_.vkWaitForFences(device_, 1, &fence, VK_TRUE, fence_timeout_ns_);
         table_.vkDestroyFence(device_, fence, nullptr);
     }
+    if (timeline_ != VK_NULL_HANDLE) table_.vkDestroySemaphore(device_, timeline_, nullptr);
     if (command_pool_ != VK_NULL_HANDLE) table_.vkDestroyCommandPool(device_, command_pool_, nullptr);
+    if (submit_pool_ != VK_NULL_HANDLE) table_.vkDestroyCommandPool(device_, submit_pool_, nullptr);
     if (owned_) {
         table_.vkDeviceWaitIdle(device_);
         table_.vkDestroyDevice(device_, nullptr);
     }
+}
+
+VkFence Device::acquire_fence() {
+    std::lock_guard<std::mutex> lock(fence_mutex_);
+    VkFence fence = VK_NULL_HANDLE;
+    if (!free_fences_.empty()) {
+        fence = free_fences_.back();
+        free_fences_.pop_back();
+    } else {
+        VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        fence_info.flags = VK_FENCE_CREATE_SIGNALED_BIT;
+        vk_check(table_.vkCreateFence(device_, &fence_info, nullptr, &fence), "vkCreateFence");
+        all_fences_.push_back(fence);
+    }
+    vk_check(table_.vkResetFences(device_, 1, &fence), "vkResetFences");
+    return fence;
+}
+
+void Device::release_fence(VkFence fence) {
+    if (fence == VK_NULL_HANDLE) return;
+    std::lock_guard<std::mutex> lock(fence_mutex_);
+    // After a lost device or a timeout the work may still run: the fence is left to the device's destruction.
+    if (lost_) return;
+    // Released fences have signalled, except one whose submission failed: that one is not reused.
+    if (table_.vkGetFenceStatus(device_, fence) != VK_SUCCESS) {
+        all_fences_.erase(std::find(all_fences_.begin(), all_fences_.end(), fence));
+        table_.vkDestroyFence(device_, fence, nullptr);
+        return;
+    }
+    free_fences_.push_back(fence);
+}
+
+VkResult Device::wait_fence(VkFence fence, uint64_t timeout_ns) {
+    const VkResult waited = table_.vkWaitForFences(device_, 1, &fence, VK_TRUE, timeout_ns);
+    if (waited == VK_ERROR_DEVICE_LOST) lost_ = true;
+    return waited;
+}
+
+void Device::submit_async(const VkCommandBuffer* cmds, uint32_t count, const SubmitSync& sync) {
+    check_not_lost();
+    if (count == 0) throw Error(ErrorCode::Internal, "submit_async without command buffers");
+    const bool timeline = timeline_ != VK_NULL_HANDLE;
+    std::array<VkSemaphore, 2> signal{};
+    std::array<uint64_t, 2> signal_values{};
+    uint32_t signal_count = 0;
+    if (sync.signal != VK_NULL_HANDLE) {
+        signal[signal_count] = sync.signal;
+        signal_values[signal_count++] = sync.signal_value;
+    }
+    lock_queue();
+    struct Unlock {
+        Device* self;
+        ~Unlock() { self->unlock_queue(); }
+    } unlock{this};
+    // Values are handed out under the queue lock, so they rise in submission order as a timeline requires.
+    uint64_t value = 0;
+    if (timeline) {
+        value = ++timeline_value_;
+        signal[signal_count] = timeline_;
+        signal_values[signal_count++] = value;
+    }
+    // One vkQueueSubmit per command buffer, for the reason submit_and_wait gives; all queued at once.
+    for (uint32_t i = 0; i < count; ++i) {
+        const bool first = i == 0, last = i + 1 == count;
+        VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+        submit.commandBufferCount = 1;
+        submit.pCommandBuffers = &cmds[i];
+        VkTimelineSemaphoreSubmitInfo values{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
+        if (first && sync.wait != VK_NULL_HANDLE) {
+            submit.waitSemaphoreCount = 1;
+            submit.pWaitSemaphores = &sync.wait;
+            submit.pWaitDstStageMask = &sync.wait_stages;
+            values.waitSemaphoreValueCount = 1;
+            values.pWaitSemaphoreValues = &sync.wait_value;
+        }
+        if (last) {
+            submit.signalSemaphoreCount = signal_count;
+            submit.pSignalSemaphores = signal.data();
+            values.signalSemaphoreValueCount = signal_count;
+            values.pSignalSemaphoreValues = signal_values.data();
+        }
+        if (timeline && (submit.waitSemaphoreCount || submit.signalSemaphoreCount)) submit.pNext = &values;
+        const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, last ? sync.fence : VK_NULL_HANDLE);
+        if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
+        vk_check(submitted, "vkQueueSubmit");
+    }
+    if (sync.timeline_value) *sync.timeline_value = value;
 }
 
 void Device::memory_barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stages, VkAccessFlags src_access,
@@ -174,10 +270,7 @@ VkCommandBuffer Device::begin_one_shot() {
     alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     alloc.commandBufferCount = 1;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
-    {
-        std::lock_guard<std::mutex> lock(pool_mutex_);
-        vk_check(table_.vkAllocateCommandBuffers(device_, &alloc, &cmd), "vkAllocateCommandBuffers");
-    }
+    vk_check(table_.vkAllocateCommandBuffers(device_, &alloc, &cmd), "vkAllocateCommandBuffers");
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     vk_check(table_.vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
@@ -195,7 +288,6 @@ void Device::submit_one_shot(VkCommandBuffer cmd) {
         ~FreeOnExit() {
             // After a timeout the buffer may still be executing; freeing it would pull it from under the driver.
             if (self->lost_) return;
-            std::lock_guard<std::mutex> lock(self->pool_mutex_);
             self->table_.vkFreeCommandBuffers(self->device_, self->command_pool_, 1, &cmd);
         }
     } free_on_exit{this, cmd};
@@ -214,11 +306,17 @@ void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
     // (a frame) in between. Two submissions at most are queued at a time: the next one is ready when the
     // current one ends, so the GPU does not idle between them, while each is still waited for with the fence
     // timeout of its own.
+    struct Fences {
+        Device* self;
+        std::array<VkFence, 2> fences{};
+        ~Fences() {
+            for (VkFence f : fences) self->release_fence(f);
+        }
+    } fences{this};
     std::array<bool, 2> pending{};
     const auto wait = [&](uint32_t slot) {
         pending[slot] = false;
-        const VkResult waited = table_.vkWaitForFences(device_, 1, &fences_[slot], VK_TRUE, fence_timeout_ns_);
-        if (waited == VK_ERROR_DEVICE_LOST) lost_ = true;
+        const VkResult waited = wait_fence(fences.fences[slot], fence_timeout_ns_);
         if (waited == VK_TIMEOUT) {
             // The work may still complete; we cannot reuse resources it touches, so the context is given up.
             lost_ = true;
@@ -232,12 +330,15 @@ void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
         for (uint32_t i = 0; i < count; ++i) {
             const uint32_t slot = i % 2;
             if (pending[slot]) wait(slot);
-            vk_check(table_.vkResetFences(device_, 1, &fences_[slot]), "vkResetFences");
+            if (fences.fences[slot] == VK_NULL_HANDLE)
+                fences.fences[slot] = acquire_fence();
+            else
+                vk_check(table_.vkResetFences(device_, 1, &fences.fences[slot]), "vkResetFences");
             VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
             submit.commandBufferCount = 1;
             submit.pCommandBuffers = &cmds[i];
             lock_queue();
-            const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, fences_[slot]);
+            const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, fences.fences[slot]);
             unlock_queue();
             if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
             vk_check(submitted, "vkQueueSubmit");
@@ -249,9 +350,7 @@ void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
         // A submission that failed leaves the one before it queued: it must end before the caller may touch
         // (or free) what it uses, or reset its fence. If it does not, the device is given up.
         for (uint32_t slot = 0; slot < 2 && !lost_; ++slot)
-            if (pending[slot] &&
-                table_.vkWaitForFences(device_, 1, &fences_[slot], VK_TRUE, fence_timeout_ns_) != VK_SUCCESS)
-                lost_ = true;
+            if (pending[slot] && wait_fence(fences.fences[slot], fence_timeout_ns_) != VK_SUCCESS) lost_ = true;
         throw;
     }
 }

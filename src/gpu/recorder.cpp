@@ -44,6 +44,8 @@ Plan& Plan::operator=(Plan&& other) noexcept {
     if (this != &other) {
         release();
         device_ = other.device_;
+        command_pool_ = other.command_pool_;
+        other.command_pool_ = VK_NULL_HANDLE;
         cmds_ = std::move(other.cmds_);
         descriptor_pools_ = std::move(other.descriptor_pools_);
         dispatches_ = other.dispatches_;
@@ -66,16 +68,14 @@ void Plan::release() {
     if (!device_) return;
     const VolkDeviceTable& vk = device_->vk();
     // After a timed-out wait the work may still be running: its objects are left to the device's destruction.
-    if (!device_->lost() && !cmds_.empty()) {
-        std::lock_guard<std::mutex> lock(device_->pool_mutex());
-        vk.vkFreeCommandBuffers(device_->handle(), device_->command_pool(), static_cast<uint32_t>(cmds_.size()),
-                                cmds_.data());
-    }
     if (!device_->lost()) {
+        // Destroying the pool frees the command buffers.
+        if (command_pool_ != VK_NULL_HANDLE) vk.vkDestroyCommandPool(device_->handle(), command_pool_, nullptr);
         for (VkDescriptorPool pool : descriptor_pools_) vk.vkDestroyDescriptorPool(device_->handle(), pool, nullptr);
         for (VkQueryPool pool : query_pools_) vk.vkDestroyQueryPool(device_->handle(), pool, nullptr);
     }
     device_ = nullptr;
+    command_pool_ = VK_NULL_HANDLE;
     cmds_.clear();
     descriptor_pools_.clear();
     query_pools_.clear();
@@ -118,6 +118,12 @@ Recorder::Recorder(Device& device, Pipelines& pipelines)
     : device_(device), pipelines_(pipelines), max_work_(device.max_submission_work()) {
     device_.check_not_lost();
     plan_.device_ = &device_;
+    // A pool of the plan's own: recording touches the pool, so plans recorded on different threads must not
+    // share one.
+    VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pool_info.queueFamilyIndex = device_.queue_family();
+    vk_check(device_.vk().vkCreateCommandPool(device_.handle(), &pool_info, nullptr, &plan_.command_pool_),
+             "vkCreateCommandPool");
     begin_command_buffer();
 }
 
@@ -127,14 +133,11 @@ const DeviceCaps& Recorder::caps() const { return device_.caps(); }
 
 void Recorder::begin_command_buffer() {
     VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    alloc.commandPool = device_.command_pool();
+    alloc.commandPool = plan_.command_pool_;
     alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     alloc.commandBufferCount = 1;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
-    {
-        std::lock_guard<std::mutex> lock(device_.pool_mutex());
-        vk_check(device_.vk().vkAllocateCommandBuffers(device_.handle(), &alloc, &cmd), "vkAllocateCommandBuffers");
-    }
+    vk_check(device_.vk().vkAllocateCommandBuffers(device_.handle(), &alloc, &cmd), "vkAllocateCommandBuffers");
     plan_.cmds_.push_back(cmd);
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     vk_check(device_.vk().vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");

@@ -59,6 +59,7 @@ private:
     friend class Recorder;
     void release();  // frees the command buffers and descriptor pools; leaves an empty plan
     Device* device_ = nullptr;
+    VkCommandPool command_pool_ = VK_NULL_HANDLE;
     std::vector<VkCommandBuffer> cmds_;
     std::vector<VkDescriptorPool> descriptor_pools_;
     uint32_t dispatches_ = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "gpu/device.hpp"
@@ -46,6 +47,7 @@ void Transfer::upload(const Allocation& dst, VkDeviceSize dst_offset, const void
         }
         return;
     }
+    std::lock_guard<std::mutex> lock(device_.pool_mutex());  // the staging buffer and the one-shot pool
     Allocation& stage = staging();
     const auto* p = static_cast<const std::byte*>(src);
     for (size_t done = 0; done < bytes;) {
@@ -76,6 +78,7 @@ void Transfer::download(const Allocation& src, VkDeviceSize src_offset, void* ds
         std::memcpy(dst, src.mapped() + src_offset, bytes);
         return;
     }
+    std::lock_guard<std::mutex> lock(device_.pool_mutex());  // the staging buffer and the one-shot pool
     Allocation& stage = staging();
     auto* p = static_cast<std::byte*>(dst);
     for (size_t done = 0; done < bytes;) {
@@ -98,6 +101,7 @@ void Transfer::fill(const Allocation& dst, VkDeviceSize dst_offset, VkDeviceSize
     check_range(dst, dst_offset, bytes, "fill");
     if (bytes % 4 != 0 || dst_offset % 4 != 0)
         throw Error(ErrorCode::Internal, "fill needs a 4-byte aligned range");
+    std::lock_guard<std::mutex> lock(device_.pool_mutex());
     VkCommandBuffer cmd = device_.begin_one_shot();
     device_.vk().vkCmdFillBuffer(cmd, dst.slice().buffer, dst.slice().offset + dst_offset, bytes, value);
     device_.submit_one_shot(cmd);

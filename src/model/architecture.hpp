@@ -1,14 +1,17 @@
-// What every model architecture on the device offers the public Model: a forward over [B, L, features]
-// inputs and the facts callers need about shapes and memory.
+// What every model architecture on the device offers the public Model: prepared forwards over
+// [B, L, features] inputs and the facts callers need about shapes and memory.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/context_impl.hpp"
 #include "hyenavk/model.hpp"
+#include "model/prepared_forward.hpp"
 
 namespace hyenavk::model {
 
@@ -24,11 +27,16 @@ public:
     // False where the architecture always returns the whole sequence (hyena_operator).
     virtual bool has_last_step_output() const = 0;
 
-    // Throws InvalidArgument unless batch, length >= 1, the length is supported and input holds
-    // batch * length * input_features() values.
-    virtual void validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const = 0;
-    virtual std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
-                                       bool full_sequence) = 0;
+    // Throws InvalidArgument unless batch, length >= 1 and the length is supported.
+    virtual void validate_shape(uint32_t batch, uint32_t length) const = 0;
+    // The recorded forward of a shape, built on first use and kept (a few shapes, the least recently used
+    // dropped when memory or the count runs short). The caller serialises calls (Model's build lock).
+    virtual std::shared_ptr<PreparedForward> prepare(uint32_t batch, uint32_t length, bool full_sequence) = 0;
+    virtual detail::ContextImpl& context() const = 0;
+
+    // A whole forward of host values, waited for: prepare, submit, wait.
+    std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length, bool full_sequence,
+                               bool check_finite = true);
     // Device memory the weights and one forward of this shape occupy.
     virtual uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const = 0;
     // How that memory is used; architectures without a tiled plan report the whole sequence as one tile.

@@ -37,7 +37,7 @@ bool filter_mlp_weight(const std::string& name) { return name.rfind("filter_fn."
 
 }  // namespace
 
-struct HyenaOperatorGpu::Forward {
+struct HyenaOperatorGpu::Forward : PreparedForward {
     OperatorLayout layout;
     gpu::Allocation workspace;             // the FFT rows, shared by every group and chunk
     std::vector<gpu::Allocation> spectra;  // per (chunk o, channel group), o-major
@@ -46,7 +46,6 @@ struct HyenaOperatorGpu::Forward {
     // convolution's result and the output), and the N + 1 short-convolved chunks (the last one becomes v).
     gpu::Allocation input, t;
     std::vector<gpu::Allocation> uc;
-    gpu::Plan plan;
 };
 
 HyenaOperatorGpu::HyenaOperatorGpu(detail::ContextImpl& ctx, const HyenaOperatorConfig& config,
@@ -106,7 +105,7 @@ View HyenaOperatorGpu::filter_chunk(const View& whole, uint32_t rows, uint32_t r
     return View{whole.slice, rows, D, whole.offset + o, row_stride, chunks, whole.element};
 }
 
-void HyenaOperatorGpu::validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const {
+void HyenaOperatorGpu::validate_shape(uint32_t batch, uint32_t length) const {
     if (batch == 0 || length == 0)
         throw Error(ErrorCode::InvalidArgument, "batch and length must be >= 1 (got B = " + std::to_string(batch) +
                                                     ", L = " + std::to_string(length) + ")");
@@ -114,12 +113,6 @@ void HyenaOperatorGpu::validate_input(std::span<const float> input, uint32_t bat
         throw Error(ErrorCode::InvalidArgument, "L = " + std::to_string(length) + " is longer than the model's l_max = " +
                                                     std::to_string(config_.l_max) +
                                                     " (its positional tensors have l_max rows)");
-    const uint64_t expected = uint64_t(batch) * length * config_.d_model;
-    if (input.size() != expected)
-        throw Error(ErrorCode::InvalidArgument, "input has " + std::to_string(input.size()) + " values; [B, L, D] = [" +
-                                                    std::to_string(batch) + ", " + std::to_string(length) + ", " +
-                                                    std::to_string(config_.d_model) + "] needs " +
-                                                    std::to_string(expected));
 }
 
 OperatorLayout HyenaOperatorGpu::layout_for(uint32_t batch, uint32_t length, uint32_t group) const {
@@ -255,12 +248,12 @@ void HyenaOperatorGpu::compute_spectra(Forward& fw, uint32_t length) {
     rec.finish().submit();
 }
 
-HyenaOperatorGpu::Forward& HyenaOperatorGpu::prepare(uint32_t batch, uint32_t length) {
+std::shared_ptr<PreparedForward> HyenaOperatorGpu::prepare(uint32_t batch, uint32_t length, bool) {
+    validate_shape(batch, length);
     const Shape key{batch, length};
     if (auto it = forwards_.find(key); it != forwards_.end()) {
-        recent_.remove(key);
-        recent_.push_front(key);
-        return *it->second;
+        it->second->last_used = next_use_stamp();
+        return it->second;
     }
     // Plans of other shapes give their memory back when this one needs it, oldest first.
     auto available = [&] {
@@ -278,14 +271,13 @@ HyenaOperatorGpu::Forward& HyenaOperatorGpu::prepare(uint32_t batch, uint32_t le
         } catch (const Error& e) {
             if (e.code() != ErrorCode::OutOfMemory || forwards_.empty()) throw;
         }
-        forwards_.erase(recent_.back());
-        recent_.pop_back();
+        evict_least_recent(forwards_);
     }
 
     const HyenaOperatorConfig& c = config_;
     const uint32_t D = c.d_model, N = c.order, F = c.filter_channels(), R = batch * length;
     const ElementType el = element_;
-    auto fw = std::make_unique<Forward>();
+    auto fw = std::make_shared<Forward>();
     fw->layout = l;
     auto dedicated = [this](uint64_t bytes) { return ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, bytes); };
 
@@ -329,18 +321,15 @@ HyenaOperatorGpu::Forward& HyenaOperatorGpu::prepare(uint32_t batch, uint32_t le
     const View out_bias = weight("out_proj.bias", 1, D);
     ops::dense(rec, t, v, weight("out_proj.weight", D, D), WeightLayout::OutIn, &out_bias);
     fw->plan = rec.finish();
-    recent_.push_front(key);
-    return *forwards_.emplace(key, std::move(fw)).first->second;
-}
-
-std::vector<float> HyenaOperatorGpu::forward(std::span<const float> input, uint32_t batch, uint32_t length, bool) {
-    validate_input(input, batch, length);
-    Forward& fw = prepare(batch, length);
-    std::vector<float> out(uint64_t(batch) * length * config_.d_model);
-    upload_elements(ctx_.transfer, fw.input, input, element_);
-    fw.plan.submit();
-    download_elements(ctx_.transfer, fw.t, out, element_);
-    return out;
+    fw->batch = batch;
+    fw->length = length;
+    fw->full = true;
+    fw->element = el;
+    fw->inputs = {IoPiece{&fw->input, 0, uint64_t(R) * D}};
+    fw->outputs = {IoPiece{&fw->t, 0, uint64_t(R) * D}};
+    fw->last_used = next_use_stamp();
+    forwards_.emplace(key, fw);
+    return fw;
 }
 
 }  // namespace hyenavk::model

@@ -53,10 +53,10 @@ public:
     uint32_t default_length() const override { return config_.l_max; }
     bool has_last_step_output() const override { return false; }
 
-    void validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const override;
+    void validate_shape(uint32_t batch, uint32_t length) const override;
     // Always the whole sequence, [batch, length, d_model]; full_sequence is ignored.
-    std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
-                               bool full_sequence) override;
+    std::shared_ptr<PreparedForward> prepare(uint32_t batch, uint32_t length, bool full_sequence) override;
+    detail::ContextImpl& context() const override { return ctx_; }
     uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const override;
     MemoryPlan memory_plan(uint32_t batch, uint32_t length, bool full_sequence) const override;
 
@@ -72,7 +72,6 @@ public:
 
 private:
     struct Forward;
-    Forward& prepare(uint32_t batch, uint32_t length);
     OperatorLayout layout_for(uint32_t batch, uint32_t length, uint32_t group_channels) const;
     uint64_t resident_bytes() const;
     void upload_weight(const std::string& name, std::span<const float> data, ops::ElementType element);
@@ -86,8 +85,7 @@ private:
     ops::ElementType element_;
     std::map<std::string, std::pair<gpu::Allocation, ops::ElementType>> weights_;
     using Shape = std::pair<uint32_t, uint32_t>;
-    std::map<Shape, std::unique_ptr<Forward>> forwards_;
-    std::list<Shape> recent_;  // most recently used first
+    std::map<Shape, std::shared_ptr<Forward>> forwards_;
 };
 
 }  // namespace hyenavk::model

@@ -1,10 +1,16 @@
 #include "hyenavk/model.hpp"
 
-#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <tuple>
 
 #include "io/json.hpp"
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
+#include "model/forward_submission.hpp"
 #include "model/host_weights.hpp"
 #include "model/hyena_operator_gpu.hpp"
 #include "model/hyena_operator_tensors.hpp"
@@ -14,11 +20,145 @@
 namespace hyenavk {
 namespace detail {
 
+// A model's device state plus what makes it usable from several threads: the build lock (one plan built at
+// a time), the shapes ready to submit without it, the forwards still on the device, and a worker thread
+// for prepare_async.
 class ModelImpl {
 public:
+    using Shape = std::tuple<uint32_t, uint32_t, bool>;
+
+    ~ModelImpl() {
+        {
+            std::lock_guard<std::mutex> lock(work_mutex);
+            stopping = true;
+        }
+        work_ready.notify_all();
+        if (worker.joinable()) worker.join();
+        // The device must be done with every forward before the plans and tensors go.
+        std::deque<std::shared_ptr<Submission>> pending;
+        {
+            std::lock_guard<std::mutex> lock(state_mutex);
+            pending.swap(in_flight);
+        }
+        for (auto& s : pending) try {
+                s->finish(UINT64_MAX);
+            } catch (const Error&) {
+                // A lost device: the submission leaves its objects to the device's destruction.
+            }
+    }
+
+    Shape key(uint32_t batch, uint32_t length, bool full) const {
+        return {batch, length, full || !net->has_last_step_output()};
+    }
+
+    // The prepared forward of a shape: from the ready map without the build lock, else built under it.
+    std::shared_ptr<model::PreparedForward> prepared(uint32_t batch, uint32_t length, bool full) {
+        const Shape k = key(batch, length, full);
+        {
+            std::lock_guard<std::mutex> lock(state_mutex);
+            auto it = ready.find(k);
+            if (it != ready.end()) {
+                if (auto fw = it->second.lock()) {
+                    fw->last_used = model::next_use_stamp();
+                    return fw;
+                }
+                ready.erase(it);  // evicted by a later build
+            }
+        }
+        std::lock_guard<std::mutex> build(build_mutex);
+        auto fw = net->prepare(batch, length, std::get<2>(k));
+        std::lock_guard<std::mutex> lock(state_mutex);
+        ready[k] = fw;
+        return fw;
+    }
+
+    bool is_ready(uint32_t batch, uint32_t length, bool full) {
+        std::lock_guard<std::mutex> lock(state_mutex);
+        auto it = ready.find(key(batch, length, full));
+        return it != ready.end() && !it->second.expired();
+    }
+
+    std::shared_ptr<Submission> submit(const ForwardRequest& request) {
+        net->validate_shape(request.batch, request.length);
+        if (!request.input.empty())
+            model::check_input_count(request.input.size(), request.batch, request.length, net->input_features());
+        auto fw = prepared(request.batch, request.length, request.full_sequence);
+        auto submission = model::submit_forward(net->context(), fw, request, net->input_features(), check_finite);
+        std::lock_guard<std::mutex> lock(state_mutex);
+        // Finished forwards are retired in submission order; a long tail is waited for so it stays bounded.
+        while (!in_flight.empty() && (in_flight.front()->ready() || in_flight.size() >= kMaxInFlight)) {
+            const auto oldest = in_flight.front();
+            oldest->finish(model::forward_timeout_ns(net->context(), *oldest));
+            in_flight.pop_front();
+        }
+        in_flight.push_back(submission);
+        return submission;
+    }
+
+    void wait_idle() {
+        std::deque<std::shared_ptr<Submission>> pending;
+        {
+            std::lock_guard<std::mutex> lock(state_mutex);
+            pending.swap(in_flight);
+        }
+        for (auto& s : pending) s->finish(model::forward_timeout_ns(net->context(), *s));
+    }
+
+    std::future<void> prepare_async(uint32_t batch, uint32_t length, bool full) {
+        std::promise<void> promise;
+        std::future<void> result = promise.get_future();
+        {
+            std::lock_guard<std::mutex> lock(work_mutex);
+            tasks.push_back({key(batch, length, full), std::move(promise)});
+            if (!worker.joinable()) worker = std::thread([this] { work(); });
+        }
+        work_ready.notify_one();
+        return result;
+    }
+
     std::string arch;
     bool check_finite = true;
     std::unique_ptr<model::Architecture> net;
+
+private:
+    static constexpr size_t kMaxInFlight = 16;
+
+    void work() {
+        for (;;) {
+            std::pair<Shape, std::promise<void>> task;
+            {
+                std::unique_lock<std::mutex> lock(work_mutex);
+                work_ready.wait(lock, [this] { return stopping || !tasks.empty(); });
+                if (stopping) {
+                    for (auto& t : tasks)
+                        t.second.set_exception(std::make_exception_ptr(
+                            Error(ErrorCode::InvalidArgument, "the model was destroyed before the shape was prepared")));
+                    tasks.clear();
+                    return;
+                }
+                task = std::move(tasks.front());
+                tasks.pop_front();
+            }
+            try {
+                const auto& [b, l, f] = task.first;
+                prepared(b, l, f);
+                task.second.set_value();
+            } catch (...) {
+                task.second.set_exception(std::current_exception());
+            }
+        }
+    }
+
+    std::mutex build_mutex;
+    std::mutex state_mutex;
+    std::map<Shape, std::weak_ptr<model::PreparedForward>> ready;
+    std::deque<std::shared_ptr<Submission>> in_flight;
+
+    std::mutex work_mutex;
+    std::condition_variable work_ready;
+    std::deque<std::pair<Shape, std::promise<void>>> tasks;
+    bool stopping = false;
+    std::thread worker;
 };
 
 }  // namespace detail
@@ -31,20 +171,37 @@ nlohmann::json file_config(const io::SafetensorsFile& file) {
     return io::parse_json_object(it->second, file.path() + " metadata 'config'");
 }
 
-void check_finite_input(std::span<const float> input, uint32_t length, uint32_t features) {
-    for (size_t i = 0; i < input.size(); ++i)
-        if (!std::isfinite(input[i])) {
-            const uint64_t per_batch = uint64_t(length) * features;
-            throw Error(ErrorCode::InvalidArgument,
-                        std::string("input holds ") + (std::isnan(input[i]) ? "NaN" : "Inf") + " at [" +
-                            std::to_string(i / per_batch) + ", " + std::to_string(i % per_batch / features) + ", " +
-                            std::to_string(i % features) + "] (--no-finite-check skips this check)");
-        }
-}
-
 }  // namespace
 
 const char* to_string(Precision precision) noexcept { return precision == Precision::Fp16 ? "fp16" : "fp32"; }
+
+Completion::Completion() = default;
+Completion::Completion(std::shared_ptr<detail::Submission> submission) : submission_(std::move(submission)) {}
+Completion::Completion(Completion&&) noexcept = default;
+Completion& Completion::operator=(Completion&& other) noexcept {
+    if (this != &other) {
+        if (submission_) submission_->forget_host_output();
+        submission_ = std::move(other.submission_);
+    }
+    return *this;
+}
+Completion::~Completion() {
+    // Nobody will read the host output any more, and its memory may go with the handle.
+    if (submission_) submission_->forget_host_output();
+}
+
+bool Completion::ready() const { return submission_ && submission_->ready(); }
+
+void Completion::wait(uint64_t timeout_ns) {
+    if (!submission_) throw Error(ErrorCode::InvalidArgument, "wait on an empty Completion");
+    submission_->finish(timeout_ns);
+}
+
+VkSemaphore Completion::timeline_semaphore() const {
+    return submission_ && submission_->timeline_value ? submission_->ctx.device->timeline_semaphore() : VK_NULL_HANDLE;
+}
+
+uint64_t Completion::timeline_value() const { return submission_ ? submission_->timeline_value : 0; }
 
 Model::Model(std::unique_ptr<detail::ModelImpl> impl) : impl_(std::move(impl)) {}
 Model::Model(Model&&) noexcept = default;
@@ -88,10 +245,37 @@ std::vector<uint64_t> Model::output_shape(uint32_t batch, uint32_t length, bool 
 }
 
 std::vector<float> Model::forward(std::span<const float> input, uint32_t batch, uint32_t length, bool full_sequence) {
-    impl_->net->validate_input(input, batch, length);
-    if (impl_->check_finite) check_finite_input(input, length, input_features());
-    return impl_->net->forward(input, batch, length, full_sequence);
+    uint64_t count = 1;
+    for (uint64_t d : output_shape(batch, length, full_sequence)) count *= d;
+    std::vector<float> out(count);
+    ForwardRequest request;
+    request.batch = batch;
+    request.length = length;
+    request.full_sequence = full_sequence;
+    request.input = input;
+    request.output = out;
+    const auto submission = impl_->submit(request);
+    submission->finish(model::forward_timeout_ns(impl_->net->context(), *submission));
+    return out;
 }
+
+Completion Model::submit(const ForwardRequest& request) { return Completion(impl_->submit(request)); }
+
+void Model::prepare(uint32_t batch, uint32_t length, bool full_sequence) {
+    impl_->net->validate_shape(batch, length);
+    impl_->prepared(batch, length, full_sequence);
+}
+
+std::future<void> Model::prepare_async(uint32_t batch, uint32_t length, bool full_sequence) {
+    impl_->net->validate_shape(batch, length);
+    return impl_->prepare_async(batch, length, full_sequence);
+}
+
+bool Model::prepared(uint32_t batch, uint32_t length, bool full_sequence) const {
+    return impl_->is_ready(batch, length, full_sequence);
+}
+
+void Model::wait_idle() { impl_->wait_idle(); }
 
 MemoryPlan Model::memory_plan(uint32_t batch, uint32_t length, bool full_sequence) const {
     return impl_->net->memory_plan(batch, length, full_sequence);

@@ -72,17 +72,14 @@ uint64_t alignment_of(const DeviceCaps& caps) {
 
 }  // namespace
 
-struct StripedHyenaGpu::Forward {
+struct StripedHyenaGpu::Forward : PreparedForward {
     ForwardLayout layout;
-    uint32_t batch = 0, length = 0;
-    bool full = false;
     TiledTensor x, s, p, input;  // stream, signal (and full output), gates, a wide input
     gpu::Allocation output;      // [B, H], the last steps
     gpu::Allocation arena;
     ArenaLayout arena_at{};
     std::unique_ptr<fft::LongConv> conv;
     std::vector<gpu::Allocation> spectra;  // per (filter, channel group), where cached
-    gpu::Plan plan;
 };
 
 StripedHyenaGpu::StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaConfig& config,
@@ -295,12 +292,12 @@ uint64_t StripedHyenaGpu::device_bytes(uint32_t batch, uint32_t length, bool ful
     return memory_plan(batch, length, full).total_bytes;
 }
 
-StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t length, bool full) {
+std::shared_ptr<PreparedForward> StripedHyenaGpu::prepare(uint32_t batch, uint32_t length, bool full) {
+    validate_shape(batch, length);
     const Shape key{batch, length, full};
     if (auto it = forwards_.find(key); it != forwards_.end()) {
-        recent_.remove(key);
-        recent_.push_front(key);
-        return *it->second;
+        it->second->last_used = next_use_stamp();
+        return it->second;
     }
     // Plans of other shapes give their memory back when this one needs it, oldest first.
     auto available = [&] {
@@ -318,15 +315,14 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
         } catch (const Error& e) {
             if (e.code() != ErrorCode::OutOfMemory || forwards_.empty()) throw;
         }
-        forwards_.erase(recent_.back());
-        recent_.pop_back();
+        evict_least_recent(forwards_);
     }
 
     const StripedHyenaConfig& c = config_;
     const uint32_t H = c.hidden_size, E = c.embed_dim, N = c.order, K = c.conv_kernel_size, Ls = c.taps();
     const ElementType el = element_;
     const uint32_t eb = ops::element_bytes(el);
-    auto fw = std::make_unique<Forward>();
+    auto fw = std::make_shared<Forward>();
     fw->layout = std::move(l);
     ForwardLayout& lay = fw->layout;
     fw->batch = batch;
@@ -575,39 +571,24 @@ StripedHyenaGpu::Forward& StripedHyenaGpu::prepare(uint32_t batch, uint32_t leng
         }
     }
     fw->plan = rec.finish();
-    recent_.push_front(key);
-    return *forwards_.emplace(key, std::move(fw)).first->second;
+    fw->element = el;
+    // Where the host's values go in and come out (SPEC.md: the input feeds the stream directly where there
+    // is no input projection).
+    const TiledTensor& in = !c.has_input_projection() ? fw->x : lay.separate_input ? fw->input : fw->s;
+    fw->inputs = in.pieces(E);
+    if (full)
+        fw->outputs = fw->s.pieces(H);
+    else
+        fw->outputs = {IoPiece{&fw->output, 0, uint64_t(batch) * H}};
+    fw->last_used = next_use_stamp();
+    forwards_.emplace(key, fw);
+    return fw;
 }
 
-void StripedHyenaGpu::validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const {
+void StripedHyenaGpu::validate_shape(uint32_t batch, uint32_t length) const {
     if (batch == 0 || length == 0)
         throw Error(ErrorCode::InvalidArgument, "batch and length must be >= 1 (got B = " + std::to_string(batch) +
                                                     ", L = " + std::to_string(length) + ")");
-    if (input.size() != uint64_t(batch) * length * config_.embed_dim)
-        throw Error(ErrorCode::InvalidArgument,
-                    "input has " + std::to_string(input.size()) + " values; [B, L, E] = [" + std::to_string(batch) +
-                        ", " + std::to_string(length) + ", " + std::to_string(config_.embed_dim) + "] needs " +
-                        std::to_string(uint64_t(batch) * length * config_.embed_dim));
-}
-
-std::vector<float> StripedHyenaGpu::forward(std::span<const float> input, uint32_t batch, uint32_t length,
-                                            bool full_sequence) {
-    validate_input(input, batch, length);
-    Forward& fw = prepare(batch, length, full_sequence);
-    const uint32_t E = config_.embed_dim, H = config_.hidden_size;
-    if (!config_.has_input_projection())
-        fw.x.upload(ctx_.transfer, input, E);
-    else if (fw.layout.separate_input)
-        fw.input.upload(ctx_.transfer, input, E);
-    else
-        fw.s.upload(ctx_.transfer, input, E);
-    fw.plan.submit();
-    std::vector<float> out((full_sequence ? uint64_t(batch) * length : batch) * H);
-    if (full_sequence)
-        fw.s.download(ctx_.transfer, out);
-    else
-        download_elements(ctx_.transfer, fw.output, out, element_);
-    return out;
 }
 
 }  // namespace hyenavk::model

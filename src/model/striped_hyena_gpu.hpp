@@ -58,10 +58,10 @@ public:
     uint32_t default_length() const override { return config_.window_size; }
     bool has_last_step_output() const override { return true; }
 
-    // input is [batch, length, embed_dim]; returns [batch, hidden] (the last step) or [batch, length, hidden].
-    std::vector<float> forward(std::span<const float> input, uint32_t batch, uint32_t length,
-                               bool full_sequence) override;
-    void validate_input(std::span<const float> input, uint32_t batch, uint32_t length) const override;
+    // Input [batch, length, embed_dim]; output [batch, hidden] (the last step) or [batch, length, hidden].
+    std::shared_ptr<PreparedForward> prepare(uint32_t batch, uint32_t length, bool full_sequence) override;
+    void validate_shape(uint32_t batch, uint32_t length) const override;
+    detail::ContextImpl& context() const override { return ctx_; }
     uint64_t device_bytes(uint32_t batch, uint32_t length, bool full_sequence) const override;
     MemoryPlan memory_plan(uint32_t batch, uint32_t length, bool full_sequence) const override;
 
@@ -75,7 +75,6 @@ public:
 
 private:
     struct Forward;
-    Forward& prepare(uint32_t batch, uint32_t length, bool full_sequence);
     uint64_t resident_bytes() const;
     ops::View weight(const std::string& name, uint32_t rows, uint32_t cols) const;
     const ops::View* bias(const std::string& name, ops::View& storage) const;
@@ -92,8 +91,7 @@ private:
     uint64_t load_peak_ = 0;
     bool lean_ = false;
     using Shape = std::tuple<uint32_t, uint32_t, bool>;
-    std::map<Shape, std::unique_ptr<Forward>> forwards_;
-    std::list<Shape> recent_;  // most recently used first
+    std::map<Shape, std::shared_ptr<Forward>> forwards_;
     static constexpr size_t kMaxCachedShapes = 4;
 };
 

@@ -37,4 +37,13 @@ void TiledTensor::download(gpu::Transfer& transfer, std::span<float> host) const
     }
 }
 
+std::vector<IoPiece> TiledTensor::pieces(uint32_t cols) const {
+    std::vector<IoPiece> out;
+    for (size_t i = 0; i < parts_.size(); ++i) {
+        const ops::SequenceTile& tile = view_.tile(i);
+        out.push_back({&parts_[i], tile.row0 * cols, uint64_t(tile.rows()) * cols});
+    }
+    return out;
+}
+
 }  // namespace hyenavk::model

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/context_impl.hpp"
+#include "model/prepared_forward.hpp"
 #include "ops/tiles.hpp"
 
 namespace hyenavk::model {
@@ -31,6 +32,8 @@ public:
     // tensor's: the tile is then seen as [rows, cols] packed), converted to the element type.
     void upload(gpu::Transfer& transfer, std::span<const float> host, uint32_t cols) const;
     void download(gpu::Transfer& transfer, std::span<float> host) const;
+    // The tiles as pieces of a host [rows, cols] array (cols as for upload).
+    std::vector<IoPiece> pieces(uint32_t cols) const;
 
 private:
     std::vector<gpu::Allocation> parts_;

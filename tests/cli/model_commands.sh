@@ -44,7 +44,7 @@ expect "bench" 0 '"L": 9, "ms_median": ' -- "$hyenavk" bench --model "$dir/m.saf
   --seconds 0.05
 expect "bench per kernel" 0 '"kernels": \[{"name": .*"long_conv_bandwidth_fraction": [0-9]' -- "$hyenavk" bench \
   --model "$dir/m.safetensors" --lengths 7 --json --seconds 0.05 --kernels
-expect "bench, a fixed number of runs" 0 '"runs": 2}' -- "$hyenavk" bench --model "$dir/m.safetensors" --lengths 6 \
+expect "bench, a fixed number of runs" 0 '"runs": 2, "submit_us_median": [0-9]' -- "$hyenavk" bench --model "$dir/m.safetensors" --lengths 6 \
   --json --runs 2
 expect "bench with a bad length" 1 "not a length" -- "$hyenavk" bench --model "$dir/m.safetensors" --lengths 5,0
 expect "check at fp16" 0 "max relative error .*: ok" -- "$hyenavk" check --model "$dir/m.safetensors" --batch 2 \

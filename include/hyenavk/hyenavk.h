@@ -247,7 +247,7 @@ HYENAVK_API void hyenavk_forward_request_init(hyenavk_forward_request* request);
 
 /* Queues the forward after any work already queued and returns without waiting for it. The first submit of
  * a shape builds its plan first (milliseconds to seconds): prepare shapes ahead of time to keep that off a
- * frame thread. completion may be NULL where the host needs no handle (device-buffer output). */
+ * frame thread. completion may be NULL where the output goes to a buffer and the host needs no handle. */
 HYENAVK_API hyenavk_status hyenavk_model_submit(hyenavk_model model, const hyenavk_forward_request* request,
                                                 hyenavk_completion* completion);
 /* 1 once the device has finished the forward, else 0; never blocks (0 for NULL). */

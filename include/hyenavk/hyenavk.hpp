@@ -4,8 +4,8 @@
 // plain option structs, value types for device facts, one handle class per object, errors as exceptions
 // of a single type that carries a code.
 //
-// Thread safety: a Context may be used from one thread at a time; distinct contexts are independent.
-// list_devices() and required_device_setup() may be called from any thread.
+// Thread safety: every function and method may be called from any thread, also at once on one Context or
+// Model (model.hpp says what waits for what); an object must not be used while it is moved or destroyed.
 #pragma once
 
 #include <array>

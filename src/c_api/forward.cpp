@@ -52,6 +52,8 @@ hyenavk_status hyenavk_model_submit(hyenavk_model model, const hyenavk_forward_r
         hyenavk_forward_request_init(&defaults);
         const hyenavk_forward_request r = read_struct(request, defaults, "hyenavk_forward_request");
         const ForwardRequest forward = to_request(r);
+        require(completion != nullptr || r.output == nullptr,
+                "hyenavk_model_submit: a host output is written when its completion is waited for; pass a completion");
         // The handle is made first, so that a failing allocation cannot lose a submitted forward.
         auto handle = completion ? std::make_unique<hyenavk_completion_t>() : nullptr;
         Completion submitted = model->model.submit(forward);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed package as a user's build sees it: `cmake --install` into a scratch prefix, then
 # samples/embed_c built against it twice, through find_package(hyenavk) and with a plain C compiler and
-# pkg-config, and both run on the default device under the validation layer.
+# pkg-config, and samples/host_device (C++, a host that lends its own Vulkan device) through find_package,
+# all run under the validation layer (host_device on the first device, the others on the default one).
 #   install_and_build.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 source=$2
@@ -27,6 +28,9 @@ if nm -D --defined-only "$library" | awk '{print $3}' | grep -v -E "$allowed" | 
   exit 1
 fi
 
+echo "== the installed CLI"
+"$work/prefix/bin/hyenavk" --version
+
 echo "== find_package(hyenavk)"
 cmake -S "$source/samples/embed_c" -B "$work/embed" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/embed" >/dev/null
@@ -38,4 +42,12 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 cc -std=c99 -Wall -Wextra -Wpedantic -Werror "$source/samples/embed_c/main.c" -o "$work/embed_c_pc" \
   $(pkg-config --cflags --libs hyenavk) -lm
 LD_LIBRARY_PATH=$libdir "$work/embed_c_pc" --validation
+
+echo "== a host's own device lent to hyenavk (find_package(hyenavk), C++)"
+cmake -S "$source/samples/host_device" -B "$work/host" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
+cmake --build "$work/host" >/dev/null
+"$work/host/host_device" --validation
+# The same without timeline semaphores: hyenavk signals the host's binary semaphore instead.
+"$work/host/host_device" --validation --no-timeline
 echo "packaging: ok"

@@ -210,7 +210,10 @@ struct DeviceSetup {
     bool shader_int8 = false;
     bool timeline_semaphore = false;
 };
-HYENAVK_API DeviceSetup required_device_setup(VkInstance instance, VkPhysicalDevice physical_device);
+// `instance_api_version` is the apiVersion the host creates its instance with: below 1.2, features promoted
+// to core in 1.2 come with the extensions that provide them.
+HYENAVK_API DeviceSetup required_device_setup(VkInstance instance, VkPhysicalDevice physical_device,
+                                              uint32_t instance_api_version = VK_API_VERSION_1_1);
 
 namespace detail {
 class ContextImpl;

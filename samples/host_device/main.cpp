@@ -285,7 +285,7 @@ private:
         vkGetPhysicalDeviceProperties(physical_, &properties_);
 
         // Ask hyenavk what it would like, and enable exactly that (less timeline semaphores with --no-timeline).
-        setup_ = hyenavk::required_device_setup(instance_, physical_);
+        setup_ = hyenavk::required_device_setup(instance_, physical_, api_version_);
         setup_.timeline_semaphore = setup_.timeline_semaphore && allow_timeline;
         std::vector<const char*> extensions;
         for (const auto& e : setup_.extensions) extensions.push_back(e.c_str());

@@ -28,13 +28,15 @@ std::vector<DeviceInfo> list_devices(const InstanceOptions& options) {
     return devices;
 }
 
-DeviceSetup required_device_setup(VkInstance instance, VkPhysicalDevice physical_device) {
+DeviceSetup required_device_setup(VkInstance instance, VkPhysicalDevice physical_device,
+                                  uint32_t instance_api_version) {
     if (instance == VK_NULL_HANDLE || physical_device == VK_NULL_HANDLE)
         throw Error(ErrorCode::InvalidArgument, "required_device_setup needs an instance and a physical device");
     gpu::ensure_loader();
     gpu::ensure_instance_functions(instance);
-    // The highest version the device offers, capped at what hyenavk is written against.
-    return gpu::wanted_setup(physical_device, VK_API_VERSION_1_3);
+    // The version the device will be used as: the lowest of the instance's, the device's and 1.3 (what
+    // hyenavk is written against).
+    return gpu::wanted_setup(physical_device, std::min<uint32_t>(instance_api_version, VK_API_VERSION_1_3));
 }
 
 namespace {

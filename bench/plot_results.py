@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-PEERS = [("pytorch", "PyTorch"), ("onnxruntime", "ONNX Runtime")]
+PEERS = [("pytorch", "PyTorch"), ("pytorch-cuda", "PyTorch CUDA"), ("onnxruntime", "ONNX Runtime")]
 TARGET = 0.5
 
 

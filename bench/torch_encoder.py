@@ -54,7 +54,8 @@ def causal_dwconv(x, sd, name, taps):
 
 
 def implicit_filter(sd, name, taps):
-    pos = (torch.arange(taps, dtype=torch.float32) / max(taps - 1, 1)).unsqueeze(1)
+    device = sd[name + "_dense1.kernel"].device
+    pos = (torch.arange(taps, dtype=torch.float32, device=device) / max(taps - 1, 1)).unsqueeze(1)
     h = torch.sin(dense(pos, sd, name + "_dense1"))
     h = torch.sin(dense(h, sd, name + "_dense2"))
     return dense(h, sd, name + "_dense3")  # [taps, H]
@@ -124,14 +125,17 @@ class Encoder:
 
 def time_forward(forward, x, seconds):
     """Median ms of forward(x) after one warm-up: at least 3 runs, then more while under `seconds` (1000 at most).
-    Returns the median and the last output."""
+    Returns the median and the last output. On CUDA each forward is timed to its completion."""
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     with torch.no_grad():
         forward(x)
+        sync()
         times = []
         start = time.perf_counter()
         while len(times) < 3 or (time.perf_counter() - start < seconds and len(times) < 1000):
             t0 = time.perf_counter()
             out = forward(x)
+            sync()
             times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times), out
 

@@ -63,6 +63,15 @@ void write_struct(T* out, T value, const char* name) {
     std::memcpy(static_cast<void*>(out), &value, std::min<size_t>(size, sizeof(T)));
 }
 
+// The integer a C enum member holds, which need not be one of the enum's values.
+template <class Enum>
+int raw_enum(const Enum& value) {
+    static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized on the platforms hyenavk supports");
+    int raw = 0;
+    std::memcpy(&raw, &value, sizeof raw);
+    return raw;
+}
+
 // A string copied into a fixed char array, truncated and always terminated.
 template <size_t N>
 void copy_string(char (&out)[N], const std::string& text) {

@@ -45,12 +45,14 @@ hyenavk_status hyenavk_model_load(hyenavk_context context, const char* path, con
         hyenavk_load_options defaults;
         hyenavk_load_options_init(&defaults);
         const hyenavk_load_options o = read_struct(options, defaults, "hyenavk_load_options");
-        require(o.precision == HYENAVK_PRECISION_FP32 || o.precision == HYENAVK_PRECISION_FP16,
-                "hyenavk_model_load: precision " + std::to_string(int(o.precision)) + " is neither FP32 nor FP16");
+        // A C caller may store any integer in an enum member: read it as one.
+        const int precision = raw_enum(o.precision);
+        require(precision == HYENAVK_PRECISION_FP32 || precision == HYENAVK_PRECISION_FP16,
+                "hyenavk_model_load: precision " + std::to_string(precision) + " is neither FP32 nor FP16");
         LoadOptions load;
         load.config_json = o.config_json ? o.config_json : "";
         load.check_finite = o.check_finite != 0;
-        load.precision = o.precision == HYENAVK_PRECISION_FP16 ? Precision::Fp16 : Precision::Fp32;
+        load.precision = precision == HYENAVK_PRECISION_FP16 ? Precision::Fp16 : Precision::Fp32;
         load.spectrum_cache_bytes = o.spectrum_cache_bytes;
         Model loaded = Model::load(context->context, path, load);
         std::string config = loaded.config_json();

@@ -56,7 +56,7 @@ const char* hyenavk_version_string(void) {
 }
 
 const char* hyenavk_status_name(hyenavk_status status) {
-    switch (status) {
+    switch (hyenavk::c_api::raw_enum(status)) {  // any integer a C caller passes
         case HYENAVK_OK: return "HYENAVK_OK";
         case HYENAVK_ERROR_INVALID_ARGUMENT: return "HYENAVK_ERROR_INVALID_ARGUMENT";
         case HYENAVK_ERROR_NOT_FOUND: return "HYENAVK_ERROR_NOT_FOUND";

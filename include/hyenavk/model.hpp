@@ -116,8 +116,8 @@ private:
 // Thread safety: every method may be called from any thread, also at once. Building a shape's plan (on the
 // first use of a shape, or in prepare) holds one lock per model; submitting a prepared shape never waits for
 // it, so a frame thread can submit while prepare_async builds the next shape. Forwards on one model run on
-// the device in submission order; a forward that reads or writes host memory first waits for the previous
-// forward of its shape that did.
+// the device in submission order, and a submit never waits for an earlier forward (up to 16 unfinished
+// ones; the 17th waits for the oldest). forward() holds its shape until it has read its output.
 class HYENAVK_API Model {
 public:
     static Model load(Context& context, const std::string& path, const LoadOptions& options = {});

@@ -103,6 +103,9 @@ public:
     // Once a submission fails with VK_ERROR_DEVICE_LOST the device is unusable; every later call throws.
     void check_not_lost() const;
     bool lost() const { return lost_; }
+    // Gives the device up, as after a lost device: for work that will not finish (a forward waiting for a host
+    // semaphore nobody signals), whose objects can then be neither waited for nor freed.
+    void mark_lost() { lost_ = true; }
 
 private:
     Device() = default;

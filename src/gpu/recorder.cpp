@@ -140,6 +140,9 @@ void Recorder::begin_command_buffer() {
     vk_check(device_.vk().vkAllocateCommandBuffers(device_.handle(), &alloc, &cmd), "vkAllocateCommandBuffers");
     plan_.cmds_.push_back(cmd);
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    // A plan is queued again while its last submission may still be pending (forwards of one shape on a
+    // frame loop); its barriers order the two runs on the queue.
+    begin.flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT;
     vk_check(device_.vk().vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
     // Work from earlier submissions (uploads, other plans, this plan's earlier command buffers) may still be
     // writing what this command buffer reads; one barrier at the start orders everything before it on the

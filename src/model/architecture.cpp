@@ -16,7 +16,8 @@ std::vector<float> Architecture::forward(std::span<const float> input, uint32_t 
     request.full_sequence = full_sequence;
     request.input = input;
     request.output = out;
-    const auto submission = submit_forward(context(), fw, request, input_features(), check_finite);
+    std::unique_lock<std::mutex> hold;
+    const auto submission = submit_forward(context(), fw, request, input_features(), check_finite, &hold);
     submission->finish(forward_timeout_ns(context(), *submission));
     return out;
 }

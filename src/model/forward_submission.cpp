@@ -68,7 +68,8 @@ Submission::~Submission() {
     if (done_) return;
     // Dropped before it was waited for (a synchronous forward that threw, say): the device must be done with
     // the command buffers and tensors before they go. Where it does not finish, they are left to the device.
-    if (fence != VK_NULL_HANDLE && ctx.device->wait_fence(fence, ctx.device->fence_timeout_ns()) != VK_SUCCESS)
+    if (ctx.device->lost() ||
+        (fence != VK_NULL_HANDLE && ctx.device->wait_fence(fence, ctx.device->fence_timeout_ns()) != VK_SUCCESS))
         return;
     release();
 }
@@ -88,9 +89,9 @@ void Submission::finish(uint64_t timeout_ns) {
                                             " ms; it goes on, wait again later");
     gpu::vk_check(waited, "vkWaitForFences");
     if (!host_output.empty()) {
-        if (output_staged) {
-            invalidate(fw->output_staging, device);
-            read_elements(fw->output_staging.mapped(), host_output, fw->element);
+        if (!reads_output_tensors) {
+            invalidate(output_staging, device);
+            read_elements(output_staging.mapped(), host_output, fw->element);
         } else {
             for (const model::IoPiece& p : fw->outputs) {
                 invalidate(*p.allocation, device);
@@ -126,6 +127,8 @@ void Submission::release() {
     }
     device.release_fence(fence);
     fence = VK_NULL_HANDLE;
+    input_staging = gpu::Allocation();
+    output_staging = gpu::Allocation();
     fw.reset();
     done_ = true;
 }
@@ -180,14 +183,11 @@ void check_request(const detail::ContextImpl& ctx, const PreparedForward& fw, co
         throw Error(ErrorCode::InvalidArgument, "buffer offsets must be multiples of 4 bytes");
 }
 
-// A staging allocation of at least `bytes`, kept by the forward for later submissions.
-gpu::Allocation& staging(detail::ContextImpl& ctx, gpu::Allocation& slot, uint64_t bytes) {
-    if (slot.empty() || slot.size() < bytes) {
-        slot = gpu::Allocation();
-        slot = ctx.memory.allocate_dedicated(gpu::Lifetime::Staging, bytes);
-        if (!slot.mapped()) throw Error(ErrorCode::Internal, "staging memory is not host-visible");
-    }
-    return slot;
+// Host-visible memory for one submission's host input or output.
+gpu::Allocation staging(detail::ContextImpl& ctx, uint64_t bytes) {
+    gpu::Allocation a = ctx.memory.allocate(gpu::Lifetime::Staging, bytes);
+    if (!a.mapped()) throw Error(ErrorCode::Internal, "staging memory is not host-visible");
+    return a;
 }
 
 }  // namespace
@@ -207,17 +207,20 @@ uint64_t forward_timeout_ns(const detail::ContextImpl& ctx, const detail::Submis
 
 std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std::shared_ptr<PreparedForward> fw,
                                                    const ForwardRequest& r, uint32_t input_features,
-                                                   bool check_finite_values) {
+                                                   bool check_finite_values, std::unique_lock<std::mutex>* hold) {
     check_request(ctx, *fw, r, input_features);
     const bool host_in = !r.input.empty(), host_out = !r.output.empty();
     if (host_in && check_finite_values) check_finite(r.input, r.length, input_features);
     gpu::Device& device = *ctx.device;
     device.check_not_lost();
 
-    std::lock_guard<std::mutex> lock(fw->submit_mutex);
-    // The tensors and staging that host memory goes through must be free of the last forward that used them.
-    if (host_in || host_out)
-        if (auto previous = fw->last_host_io.lock()) previous->finish(forward_timeout_ns(ctx, *previous));
+    std::unique_lock<std::mutex> lock(fw->submit_mutex);
+    // Forwards of one shape share their plan and tensors; on the device each runs after the one before (every
+    // command buffer begins with a barrier on all earlier work). On the host, the latest one may still be
+    // running: its tensors then take no direct write. A host output is read straight from the tensors only by
+    // a caller that holds the shape until it has read it; others get a copy of their own.
+    const std::shared_ptr<detail::Submission> previous = fw->last.lock();
+    const bool previous_running = previous && !previous->ready();
 
     auto sub = std::make_shared<detail::Submission>(ctx, fw);
     sub->plan_submissions = fw->plan.submission_count();
@@ -229,13 +232,14 @@ std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std
         VkBufferCopy region;
     };
     std::vector<Copy> copies_in, copies_out;
-    if (host_in && all_mapped(fw->inputs)) {
+    if (host_in && all_mapped(fw->inputs) && !previous_running) {
         for (const IoPiece& p : fw->inputs) {
             write_elements(p.allocation->mapped(), r.input.subspan(p.first, p.count), fw->element);
             flush(*p.allocation, device);
         }
     } else if (host_in) {
-        gpu::Allocation& stage = staging(ctx, fw->input_staging, fw->input_values() * eb);
+        sub->input_staging = staging(ctx, fw->input_values() * eb);
+        const gpu::Allocation& stage = sub->input_staging;
         write_elements(stage.mapped(), r.input, fw->element);
         flush(stage, device);
         for (const IoPiece& p : fw->inputs)
@@ -246,13 +250,15 @@ std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std
             copies_in.push_back({r.input_buffer.buffer, p.allocation->slice().buffer,
                                  {r.input_buffer.offset + p.first * 4, p.allocation->slice().offset, p.count * 4}});
     }
-    if (host_out && !all_mapped(fw->outputs)) {
-        gpu::Allocation& stage = staging(ctx, fw->output_staging, fw->output_values() * eb);
-        sub->output_staged = true;
+    if (host_out && all_mapped(fw->outputs) && hold) {
+        sub->reads_output_tensors = true;
+    } else if (host_out) {
+        sub->output_staging = staging(ctx, fw->output_values() * eb);
+        const gpu::Allocation& stage = sub->output_staging;
         for (const IoPiece& p : fw->outputs)
             copies_out.push_back({p.allocation->slice().buffer, stage.slice().buffer,
                                   {p.allocation->slice().offset, stage.slice().offset + p.first * eb, p.count * eb}});
-    } else if (!host_out) {
+    } else {
         for (const IoPiece& p : fw->outputs)
             copies_out.push_back({p.allocation->slice().buffer, r.output_buffer.buffer,
                                   {p.allocation->slice().offset, r.output_buffer.offset + p.first * 4, p.count * 4}});
@@ -311,8 +317,9 @@ std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std
             throw;
         }
     }
-    if (host_in || host_out) fw->last_host_io = sub;
+    fw->last = sub;
     fw->last_used = next_use_stamp();
+    if (hold) *hold = std::move(lock);
     return sub;
 }
 

@@ -39,8 +39,11 @@ struct Submission {
     VkFence fence = VK_NULL_HANDLE;
     uint64_t timeline_value = 0;
     std::vector<VkCommandBuffer> own_commands;  // the prologue and epilogue, from the device's pool
-    std::span<float> host_output;               // written by finish, where the output goes to the host
-    bool output_staged = false;                 // host output read from fw->output_staging, not the tensors
+    std::span<float> host_output;    // written by finish, where the output goes to the host
+    gpu::Allocation input_staging;   // a host input on its way to the tensors, where they cannot take it now
+    gpu::Allocation output_staging;  // a host output copied out of the tensors, where they are not host-visible
+    // The host output is read from the forward's own (host-visible) tensors, by a caller holding the shape.
+    bool reads_output_tensors = false;
     uint32_t plan_submissions = 0;
 
 private:
@@ -56,10 +59,12 @@ namespace hyenavk::model {
 
 // Queues the forward `request` describes on `fw` (whose shape it must match) and returns at once. Checks the
 // request (one input, one output, sizes, buffers only on a borrowed device and an fp32 model); finite values
-// of a host input are checked where `check_finite`.
+// of a host input are checked where `check_finite`. With `hold`, the shape stays locked in it (no other submit
+// of the shape gets in) until the caller releases it, which lets a host output be read from the forward's own
+// tensors without a copy: for callers that wait at once.
 std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std::shared_ptr<PreparedForward> fw,
                                                    const ForwardRequest& request, uint32_t input_features,
-                                                   bool check_finite);
+                                                   bool check_finite, std::unique_lock<std::mutex>* hold = nullptr);
 
 // Throws InvalidArgument unless a host input of `values` fits [batch, length, features].
 void check_input_count(uint64_t values, uint32_t batch, uint32_t length, uint32_t features);

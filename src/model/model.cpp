@@ -41,9 +41,11 @@ public:
             pending.swap(in_flight);
         }
         for (auto& s : pending) try {
-                s->finish(UINT64_MAX);
+                s->finish(model::forward_timeout_ns(net->context(), *s));
             } catch (const Error&) {
-                // A lost device: the submission leaves its objects to the device's destruction.
+                // A lost device, or a forward still waiting for a host semaphore nobody signalled: what it
+                // uses is left to the device's destruction rather than freed under it.
+                net->context().device->mark_lost();
             }
     }
 
@@ -78,12 +80,14 @@ public:
         return it != ready.end() && !it->second.expired();
     }
 
-    std::shared_ptr<Submission> submit(const ForwardRequest& request) {
+    // `hold` as for model::submit_forward.
+    std::shared_ptr<Submission> submit(const ForwardRequest& request, std::unique_lock<std::mutex>* hold = nullptr) {
         net->validate_shape(request.batch, request.length);
         if (!request.input.empty())
             model::check_input_count(request.input.size(), request.batch, request.length, net->input_features());
         auto fw = prepared(request.batch, request.length, request.full_sequence);
-        auto submission = model::submit_forward(net->context(), fw, request, net->input_features(), check_finite);
+        auto submission =
+            model::submit_forward(net->context(), fw, request, net->input_features(), check_finite, hold);
         std::lock_guard<std::mutex> lock(state_mutex);
         // Finished forwards are retired in submission order; a long tail is waited for so it stays bounded.
         while (!in_flight.empty() && (in_flight.front()->ready() || in_flight.size() >= kMaxInFlight)) {
@@ -254,7 +258,9 @@ std::vector<float> Model::forward(std::span<const float> input, uint32_t batch, 
     request.full_sequence = full_sequence;
     request.input = input;
     request.output = out;
-    const auto submission = impl_->submit(request);
+    // The shape is held until the output is read, which lets it come straight from the forward's tensors.
+    std::unique_lock<std::mutex> hold;
+    const auto submission = impl_->submit(request, &hold);
     submission->finish(model::forward_timeout_ns(impl_->net->context(), *submission));
     return out;
 }

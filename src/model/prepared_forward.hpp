@@ -35,12 +35,11 @@ struct PreparedForward {
     std::vector<IoPiece> inputs, outputs;  // together they cover the input and the output arrays
     gpu::Plan plan;
 
-    // For the submission code (forward_submission.cpp): one submit of this forward at a time, the last
-    // submission that touched host memory (the next such one waits for it), staging where the tensors are not
-    // host-visible, and a use counter for evicting the least recently used shape.
+    // For the submission code (forward_submission.cpp): one submit of this forward at a time, the latest
+    // submission (what a new one must not overtake), and a use counter for evicting the least recently used
+    // shape.
     std::mutex submit_mutex;
-    std::weak_ptr<detail::Submission> last_host_io;
-    gpu::Allocation input_staging, output_staging;
+    std::weak_ptr<detail::Submission> last;
     std::atomic<uint64_t> last_used{0};
 
     uint64_t input_values() const { return total(inputs); }

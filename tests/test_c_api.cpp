@@ -13,6 +13,7 @@
 #include "hyenavk/model.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
+#include "support/host_device.hpp"
 #include "support/temp_path.hpp"
 
 using namespace hyenavk;
@@ -296,6 +297,79 @@ TEST_CASE("C API: submit, prepare and completions, with the C++ API's results") 
     hyenavk_model_destroy(model);
     CHECK(hyenavk_context_validation_message_count(context) == 0);
     hyenavk_context_destroy(context);
+}
+
+TEST_CASE("C API: a host's device lent, its buffers fed through, hyenavk's completion chained") {
+    test::HostDevice host;
+    const BorrowedDevice lent = host.lend();
+    hyenavk_device_setup setup;
+    hyenavk_device_setup_init(&setup);
+    REQUIRE(hyenavk_required_device_setup(lent.instance, lent.physical_device, host.api_version(), &setup) ==
+            HYENAVK_OK);
+    const DeviceSetup expected = required_device_setup(lent.instance, lent.physical_device, host.api_version());
+    CHECK(setup.api_version == expected.api_version);
+    REQUIRE(setup.extension_count == expected.extensions.size());
+    for (uint32_t i = 0; i < setup.extension_count; ++i) CHECK(std::string(setup.extensions[i]) == expected.extensions[i]);
+    CHECK(setup.timeline_semaphore == uint32_t(expected.timeline_semaphore));
+    CHECK(hyenavk_required_device_setup(VK_NULL_HANDLE, lent.physical_device, host.api_version(), &setup) ==
+          HYENAVK_ERROR_INVALID_ARGUMENT);
+
+    std::vector<const char*> extensions;
+    for (const auto& e : lent.enabled_extensions) extensions.push_back(e.c_str());
+    hyenavk_borrowed_device borrowed;
+    hyenavk_borrowed_device_init(&borrowed);
+    borrowed.instance = lent.instance;
+    borrowed.instance_api_version = lent.instance_api_version;
+    borrowed.physical_device = lent.physical_device;
+    borrowed.device = lent.device;
+    borrowed.queue_family_index = lent.queue_family_index;
+    borrowed.queue = lent.queue;
+    borrowed.enabled_extension_count = static_cast<uint32_t>(extensions.size());
+    borrowed.enabled_extensions = extensions.data();
+    borrowed.storage_buffer_16bit_enabled = lent.storage_buffer_16bit_enabled;
+    borrowed.timeline_semaphore_enabled = lent.timeline_semaphore_enabled;
+    hyenavk_context context = nullptr;
+    REQUIRE(hyenavk_context_borrow(&borrowed, nullptr, &context) == HYENAVK_OK);
+
+    test::TempPath file("c-api-host.safetensors");
+    REQUIRE(hyenavk_write_random_model(file.str().c_str(), kSmallEncoder, 10) == HYENAVK_OK);
+    hyenavk_model model = nullptr;
+    REQUIRE(hyenavk_model_load(context, file.str().c_str(), nullptr, &model) == HYENAVK_OK);
+    const uint32_t batch = 1, length = 12;
+    const auto input = test::random_floats(size_t(batch) * length * 6, 5);
+    uint64_t count = 0;
+    REQUIRE(hyenavk_model_output_count(model, batch, length, 0, &count) == HYENAVK_OK);
+    std::vector<float> expected_output(count);
+    REQUIRE(hyenavk_model_forward(model, input.data(), input.size(), batch, length, 0, expected_output.data(),
+                                  count) == HYENAVK_OK);
+
+    const VkDeviceSize in_offset = 64, out_offset = 32;
+    const test::HostBuffer in = host.create_buffer(in_offset + input.size() * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
+    const test::HostBuffer out = host.create_buffer(out_offset + count * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    std::memcpy(in.floats(in_offset), input.data(), input.size() * 4);
+    hyenavk_forward_request request;
+    hyenavk_forward_request_init(&request);
+    request.batch = batch;
+    request.length = length;
+    request.input_buffer = in.buffer;
+    request.input_offset = in_offset;
+    request.output_buffer = out.buffer;
+    request.output_offset = out_offset;
+    hyenavk_completion completion = nullptr;
+    REQUIRE(hyenavk_model_submit(model, &request, &completion) == HYENAVK_OK);
+    VkSemaphore timeline = VK_NULL_HANDLE;
+    uint64_t value = 0;
+    REQUIRE(hyenavk_completion_timeline(completion, &timeline, &value) == HYENAVK_OK);
+    if (timeline != VK_NULL_HANDLE)
+        host.read_back_after({timeline, value, true});  // the host's own submission waits on hyenavk's value
+    REQUIRE(hyenavk_completion_wait(completion, UINT64_MAX) == HYENAVK_OK);
+    hyenavk_completion_destroy(completion);
+    host.read_back_after();
+    CHECK(std::vector<float>(out.floats(out_offset), out.floats(out_offset) + count) == expected_output);
+
+    hyenavk_model_destroy(model);
+    hyenavk_context_destroy(context);
+    CHECK_NO_VALIDATION_MESSAGES();
 }
 
 TEST_SUITE_END();

@@ -158,6 +158,27 @@ typedef struct hyenavk_borrowed_device {
 } hyenavk_borrowed_device;
 HYENAVK_API void hyenavk_borrowed_device_init(hyenavk_borrowed_device* device);
 
+/* What hyenavk would like a host to enable on a device it will lend: the device extensions (only those the
+ * device supports) and features (only those it has). All optional: hyenavk runs on plain Vulkan 1.1 and uses
+ * whatever is enabled. */
+#define HYENAVK_MAX_SETUP_EXTENSIONS 16
+typedef struct hyenavk_device_setup {
+    uint32_t struct_size;
+    uint32_t api_version; /* the version the device will be used as */
+    uint32_t extension_count;
+    char extensions[HYENAVK_MAX_SETUP_EXTENSIONS][VK_MAX_EXTENSION_NAME_SIZE];
+    uint32_t storage_buffer_16bit;
+    uint32_t shader_float16;
+    uint32_t storage_buffer_8bit;
+    uint32_t shader_int8;
+    uint32_t timeline_semaphore;
+} hyenavk_device_setup;
+HYENAVK_API void hyenavk_device_setup_init(hyenavk_device_setup* setup);
+/* instance_api_version: the apiVersion the host creates its instance with; below 1.2, features promoted to
+ * core in 1.2 come with the extensions that provide them. */
+HYENAVK_API hyenavk_status hyenavk_required_device_setup(VkInstance instance, VkPhysicalDevice physical_device,
+                                                         uint32_t instance_api_version, hyenavk_device_setup* setup);
+
 HYENAVK_API hyenavk_status hyenavk_context_borrow(const hyenavk_borrowed_device* device,
                                                   const hyenavk_context_options* options, hyenavk_context* context);
 HYENAVK_API void hyenavk_context_destroy(hyenavk_context context);

@@ -111,6 +111,32 @@ void hyenavk_borrowed_device_init(hyenavk_borrowed_device* device) {
     device->instance_api_version = VK_API_VERSION_1_1;
 }
 
+void hyenavk_device_setup_init(hyenavk_device_setup* setup) {
+    if (!setup) return;
+    *setup = hyenavk_device_setup{};
+    setup->struct_size = sizeof *setup;
+}
+
+hyenavk_status hyenavk_required_device_setup(VkInstance instance, VkPhysicalDevice physical_device,
+                                             uint32_t instance_api_version, hyenavk_device_setup* setup) {
+    return guard([&] {
+        require(setup != nullptr, "hyenavk_required_device_setup: setup is NULL");
+        const DeviceSetup wanted = required_device_setup(instance, physical_device, instance_api_version);
+        if (wanted.extensions.size() > HYENAVK_MAX_SETUP_EXTENSIONS)
+            throw Error(ErrorCode::Internal, "hyenavk_required_device_setup: more extensions than the struct holds");
+        hyenavk_device_setup out{};
+        out.api_version = wanted.api_version;
+        out.extension_count = static_cast<uint32_t>(wanted.extensions.size());
+        for (size_t i = 0; i < wanted.extensions.size(); ++i) copy_string(out.extensions[i], wanted.extensions[i]);
+        out.storage_buffer_16bit = wanted.storage_buffer_16bit;
+        out.shader_float16 = wanted.shader_float16;
+        out.storage_buffer_8bit = wanted.storage_buffer_8bit;
+        out.shader_int8 = wanted.shader_int8;
+        out.timeline_semaphore = wanted.timeline_semaphore;
+        write_struct(setup, out, "hyenavk_device_setup");
+    });
+}
+
 hyenavk_status hyenavk_context_borrow(const hyenavk_borrowed_device* device, const hyenavk_context_options* options,
                                       hyenavk_context* context) {
     return guard([&] {

@@ -32,7 +32,7 @@ echo "== the installed CLI"
 "$work/prefix/bin/hyenavk" --version
 
 echo "== find_package(hyenavk)"
-cmake -S "$source/samples/embed_c" -B "$work/embed" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake -G Ninja -S "$source/samples/embed_c" -B "$work/embed" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/embed" >/dev/null
 "$work/embed/embed_c" --validation
 
@@ -44,7 +44,7 @@ cc -std=c99 -Wall -Wextra -Wpedantic -Werror "$source/samples/embed_c/main.c" -o
 LD_LIBRARY_PATH=$libdir "$work/embed_c_pc" --validation
 
 echo "== a host's own device lent to hyenavk (find_package(hyenavk), C++)"
-cmake -S "$source/samples/host_device" -B "$work/host" -DCMAKE_PREFIX_PATH="$work/prefix" \
+cmake -G Ninja -S "$source/samples/host_device" -B "$work/host" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null
 cmake --build "$work/host" >/dev/null
 "$work/host/host_device" --validation

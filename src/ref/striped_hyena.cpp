@@ -9,9 +9,14 @@
 #include <utility>
 
 #include "ref/reference.hpp"
+#include "ref/striped_hyena_layers.hpp"
 
 namespace hyenavk::ref {
+
+
 namespace {
+
+using namespace striped_hyena_layers;
 
 using Shape = std::vector<uint64_t>;
 
@@ -26,15 +31,6 @@ void check_config(const StripedHyenaConfig& cfg) {
     if (cfg.filter_size == 0) fail("filter_size must be >= 1");
     if (cfg.conv_kernel_size == 0) fail("conv_kernel_size must be >= 1");
     if (cfg.taps() == 0) fail("seq_len (or window_size) must be >= 1");
-}
-
-// The tensor `name` with exactly `shape`; anything else throws naming both.
-std::span<const double> get(const Weights& weights, const std::string& name, const Shape& shape) {
-    return tensor(weights, name, shape, "hyenavk::ref::striped_hyena");
-}
-
-std::string block_prefix(uint32_t i) {
-    return (i % 2 == 1 ? "hyena_block_" : "gated_conv_block_") + std::to_string(i);
 }
 
 // Every tensor of the model with its shape, in a fixed order.
@@ -85,38 +81,8 @@ std::vector<std::pair<std::string, Shape>> tensor_specs(const StripedHyenaConfig
     return specs;
 }
 
-// The named dense layer applied to x [rows, in]; returns [rows, out].
-std::vector<double> apply_dense(const Weights& w, const std::string& name, std::span<const double> x,
-                                std::size_t rows, uint64_t in, uint64_t out) {
-    const auto kernel = get(w, name + ".kernel", {in, out});
-    const auto bias = get(w, name + ".bias", {out});
-    return dense(x, rows, in, kernel, WeightLayout::InOut, bias, out);
-}
-
-std::vector<double> apply_norm(const Weights& w, const std::string& name, std::span<const double> x,
-                               std::size_t rows, uint64_t channels) {
-    const auto gamma = get(w, name + ".gamma", {channels});
-    const auto beta = get(w, name + ".beta", {channels});
-    return layer_norm(x, rows, channels, gamma, beta, 1e-5);
-}
-
 void sin_in_place(std::vector<double>& v) {
     for (double& e : v) e = std::sin(e);
-}
-
-// ffn(a) = dense(silu(dense(a, gate)) * dense(a, up), down), inner size 4H.
-std::vector<double> ffn(const Weights& w, const std::string& n, std::span<const double> a,
-                        std::size_t rows, uint64_t H) {
-    const auto gate = silu(apply_dense(w, n + "_ffn_gate", a, rows, H, 4 * H));
-    const auto up = apply_dense(w, n + "_ffn_up", a, rows, H, 4 * H);
-    return apply_dense(w, n + "_ffn_down", mul(gate, up), rows, 4 * H, H);
-}
-
-// x + ffn(layernorm(x, n_ffn_norm)).
-std::vector<double> ffn_residual(const Weights& w, const std::string& n, const std::vector<double>& x,
-                                 std::size_t rows, uint64_t H) {
-    const auto a = apply_norm(w, n + "_ffn_norm", x, rows, H);
-    return add(x, ffn(w, n, a, rows, H));
 }
 
 std::vector<double> hyena_block(const StripedHyenaConfig& cfg, const Weights& w, uint32_t i,

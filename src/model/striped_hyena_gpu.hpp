@@ -74,6 +74,7 @@ public:
     void force_lean_plans(bool lean) { lean_ = lean; }
 
 private:
+    friend class StripedHyenaStreamGpu;  // records its per-step plan from the same weights and filters
     struct Forward;
     uint64_t resident_bytes() const;
     ops::View weight(const std::string& name, uint32_t rows, uint32_t cols) const;

@@ -1,0 +1,129 @@
+#include "model/striped_hyena_stream_gpu.hpp"
+
+#include <limits>
+#include <string>
+
+#include "model/striped_hyena_tensors.hpp"
+#include "ops/dense.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/norm.hpp"
+#include "ops/ring_conv.hpp"
+
+namespace hyenavk::model {
+
+using ops::ElementType;
+using ops::View;
+
+StripedHyenaStreamGpu::StripedHyenaStreamGpu(StripedHyenaGpu& model, uint32_t streams)
+    : model_(model), ctx_(model.context()), streams_(streams) {
+    if (streams == 0) throw Error(ErrorCode::InvalidArgument, "a stream set needs at least one stream");
+    if (model.element_ != ElementType::F32)
+        throw Error(ErrorCode::Unsupported, "streaming needs an fp32 model; this one stores fp16");
+    record();
+}
+
+void StripedHyenaStreamGpu::record() {
+    const StripedHyenaConfig& c = model_.config_;
+    const uint32_t S = streams_, E = c.embed_dim, H = c.hidden_size, N = c.order, K = c.conv_kernel_size,
+                   Ls = c.taps();
+    auto allocate = [&](uint32_t rows, uint32_t cols) {
+        return ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, uint64_t(rows) * cols * sizeof(float));
+    };
+    input_ = allocate(S, E);
+    output_ = allocate(S, H);
+    x_ = allocate(S, H);
+    a_ = allocate(S, H);
+    t_ = allocate(S, H);
+    p_ = allocate(S, (N + 1) * H);
+    y_ = allocate(S, H);
+    u_ = allocate(S, 4 * H);
+    steps_ = allocate(1, S);
+
+    const View X = ops::matrix(x_, S, H), A = ops::matrix(a_, S, H), T = ops::matrix(t_, S, H),
+               Y = ops::matrix(y_, S, H), U = ops::matrix(u_, S, 4 * H), steps = ops::matrix(steps_, 1, S);
+    gpu::Recorder rec(*ctx_.device, ctx_.pipelines);
+    View bias_storage;
+    auto dense = [&](const View& out, const View& in, const std::string& name, uint32_t in_dim, uint32_t out_dim,
+                     ops::DenseEpilogue epilogue = ops::DenseEpilogue::Store) {
+        ops::dense(rec, out, in, model_.weight(name + ".kernel", in_dim, out_dim), ops::WeightLayout::InOut,
+                   model_.bias(name + ".bias", bias_storage), ops::DenseKernel::Auto, epilogue);
+    };
+    auto layer_norm = [&](const View& out, const View& in, const std::string& name) {
+        ops::layer_norm(rec, out, in, model_.weight(name + ".gamma", 1, H), model_.weight(name + ".beta", 1, H));
+    };
+    // A ring of `taps` past rows per stream for the next convolution, and the convolution itself.
+    auto ring_conv = [&](const View& out, const View& in, const View& w, uint32_t taps, ops::TapOrder order,
+                         const View* bias) {
+        rings_.push_back(allocate(S * taps, H));
+        ops::ring_causal_conv(rec, out, in, ops::matrix(rings_.back(), S * taps, H), taps, steps, w, taps, order,
+                              bias);
+    };
+    auto ffn = [&](const std::string& p) {
+        layer_norm(A, X, p + "_ffn_norm");
+        dense(U, A, p + "_ffn_up", H, 4 * H);
+        dense(U, A, p + "_ffn_gate", H, 4 * H, ops::DenseEpilogue::SiluGate);
+        dense(X, U, p + "_ffn_down", 4 * H, H, ops::DenseEpilogue::Accumulate);
+    };
+
+    if (c.has_input_projection())
+        dense(X, ops::matrix(input_, S, E), "input_projection", E, H);
+    else
+        ops::copy(rec, X, ops::matrix(input_, S, E));
+    size_t filter = 0;
+    for (uint32_t block = 1; block <= c.num_layers; ++block) {
+        const std::string p = block_prefix(block);
+        View conv_bias;
+        if (is_hyena_block(block)) {
+            const View P = ops::matrix(p_, S, (N + 1) * H);
+            layer_norm(A, X, p + "_norm");
+            ring_conv(T, A, model_.weight(p + "_short_dw_conv.kernel", 3, H), 3, ops::TapOrder::Tap,
+                      model_.bias(p + "_short_dw_conv.bias", conv_bias));
+            dense(P, T, p + "_proj", H, (N + 1) * H);
+            ops::copy(rec, Y, P.columns(0, H));
+            for (uint32_t k = 0; k < N; ++k, ++filter) {
+                const TiledTensor& h = model_.filters_[filter];
+                if (h.tile_count() != 1)
+                    throw Error(ErrorCode::Unsupported, "streaming needs each filter in one binding; " +
+                                                            std::to_string(Ls) + " taps exceed the device's range");
+                ring_conv(T, Y, h.tile_view(0), Ls, ops::TapOrder::Lag, nullptr);
+                ops::mul(rec, Y, T, P.columns((k + 1) * H, H));
+            }
+            dense(X, Y, p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
+        } else {
+            const View P = ops::matrix(p_, S, 2 * H);
+            layer_norm(A, X, p + "_norm");
+            dense(P, A, p + "_proj", H, 2 * H);
+            ring_conv(T, P.columns(0, H), model_.weight(p + "_dw_conv_dw.kernel", K, H), K, ops::TapOrder::Tap,
+                      model_.bias(p + "_dw_conv_dw.bias", conv_bias));
+            layer_norm(A, T, p + "_dw_conv_norm");
+            ops::silu(rec, A, A);
+            // pw(a) * sigmoid(gate) lands on the gate's own columns, which nothing reads afterwards.
+            const View gated = P.columns(H, H);
+            dense(gated, A, p + "_dw_conv_pw", H, H, ops::DenseEpilogue::SigmoidGated);
+            dense(X, gated, p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);
+        }
+        ffn(p);
+    }
+    layer_norm(ops::matrix(output_, S, H), X, "final_norm");
+    plan_ = rec.finish();
+}
+
+std::vector<float> StripedHyenaStreamGpu::push(std::span<const float> frames) {
+    const uint32_t E = model_.config_.embed_dim, H = model_.config_.hidden_size;
+    if (frames.size() != uint64_t(streams_) * E)
+        throw Error(ErrorCode::InvalidArgument, "a push takes [streams, features] = [" + std::to_string(streams_) +
+                                                    ", " + std::to_string(E) + "] values, not " +
+                                                    std::to_string(frames.size()));
+    if (steps_taken_ >= std::numeric_limits<uint32_t>::max())
+        throw Error(ErrorCode::InvalidArgument, "a stream of 2^32 steps: reset it");
+    ctx_.transfer.upload(input_, 0, frames.data(), frames.size_bytes());
+    const std::vector<uint32_t> steps(streams_, static_cast<uint32_t>(steps_taken_));
+    ctx_.transfer.upload(steps_, 0, steps.data(), steps.size() * sizeof(uint32_t));
+    plan_.submit();
+    std::vector<float> out(uint64_t(streams_) * H);
+    ctx_.transfer.download(output_, 0, out.data(), out.size() * sizeof(float));
+    ++steps_taken_;
+    return out;
+}
+
+}  // namespace hyenavk::model

@@ -66,9 +66,58 @@ TEST_CASE("incremental streaming: every push equals a forward over each stream's
         }
         INFO("worst relative error over " << pushes << " pushes: " << worst);
         CHECK(worst <= kStreamBound);
-        CHECK(set.steps() == pushes - 30);
+        CHECK(set.steps(0) == pushes - 30);
         CHECK_THROWS_AS(set.push(std::vector<float>(E)), Error);  // one stream's frame for three
     }
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("incremental streaming: streams reset alone, saved and restored, and a set equals single streams") {
+    auto& ctx = test::context().impl();
+    const StripedHyenaConfig c = stream_config(5);
+    const uint32_t E = c.embed_dim, H = c.hidden_size;
+    const auto weights = model::HostWeights::random(model::striped_hyena_tensors(c), 77);
+    model::StripedHyenaGpu gpu(ctx, c, weights, Precision::Fp32);
+    const uint32_t streams = 16;
+    model::StripedHyenaStreamGpu set(gpu, streams);
+    std::vector<model::StripedHyenaStreamGpu> singles;
+    for (uint32_t s = 0; s < streams; ++s) singles.emplace_back(gpu, 1);
+    uint32_t seed = 900;
+    double worst = 0;
+    std::vector<uint8_t> saved;
+    std::vector<std::vector<float>> after_save;  // stream 3's outputs from the save on
+    std::vector<std::vector<float>> frames_after_save;
+    for (uint32_t push = 0; push < 24; ++push) {
+        if (push == 7) set.reset(5), singles[5].reset();  // one stream starts over, the others go on
+        if (push == 12) saved = set.save(3);
+        const auto frames = test::random_floats(size_t(streams) * E, ++seed);
+        const auto got = set.push(frames);
+        for (uint32_t s = 0; s < streams; ++s) {
+            const auto one = singles[s].push(std::span<const float>(frames).subspan(s * E, E));
+            worst = std::max(worst, ref::relative_error(std::span<const float>(got).subspan(s * H, H),
+                                                        test::to_double(one)));
+        }
+        if (push >= 12) {
+            after_save.emplace_back(got.begin() + 3 * H, got.begin() + 4 * H);
+            frames_after_save.emplace_back(frames.begin() + 3 * E, frames.begin() + 4 * E);
+        }
+    }
+    INFO("worst relative difference between the set and single streams: " << worst);
+    CHECK(worst <= 1e-5);
+    CHECK(set.steps(5) == 24 - 7);
+
+    // Stream 3's state restored into stream 0 of another set replays stream 3's outputs exactly.
+    model::StripedHyenaStreamGpu other(gpu, 2);
+    other.restore(0, saved);
+    CHECK(other.steps(0) == 12);
+    for (size_t i = 0; i < after_save.size(); ++i) {
+        std::vector<float> two(2 * E, 0.0f);
+        std::copy(frames_after_save[i].begin(), frames_after_save[i].end(), two.begin());
+        const auto got = other.push(two);
+        CHECK(ref::relative_error(std::span<const float>(got).first(H), test::to_double(after_save[i])) <= 1e-6);
+    }
+    CHECK_THROWS_WITH_AS(other.restore(1, std::vector<uint8_t>(10)), doctest::Contains("not one saved"), Error);
+    CHECK_THROWS_AS(other.reset(2), Error);
     CHECK_NO_VALIDATION_MESSAGES();
 }
 

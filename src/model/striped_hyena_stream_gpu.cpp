@@ -1,5 +1,7 @@
 #include "model/striped_hyena_stream_gpu.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -15,7 +17,7 @@ using ops::ElementType;
 using ops::View;
 
 StripedHyenaStreamGpu::StripedHyenaStreamGpu(StripedHyenaGpu& model, uint32_t streams)
-    : model_(model), ctx_(model.context()), streams_(streams) {
+    : model_(model), ctx_(model.context()), streams_(streams), steps_taken_(streams, 0) {
     if (streams == 0) throw Error(ErrorCode::InvalidArgument, "a stream set needs at least one stream");
     if (model.element_ != ElementType::F32)
         throw Error(ErrorCode::Unsupported, "streaming needs an fp32 model; this one stores fp16");
@@ -54,9 +56,9 @@ void StripedHyenaStreamGpu::record() {
     // A ring of `taps` past rows per stream for the next convolution, and the convolution itself.
     auto ring_conv = [&](const View& out, const View& in, const View& w, uint32_t taps, ops::TapOrder order,
                          const View* bias) {
-        rings_.push_back(allocate(S * taps, H));
-        ops::ring_causal_conv(rec, out, in, ops::matrix(rings_.back(), S * taps, H), taps, steps, w, taps, order,
-                              bias);
+        rings_.push_back({allocate(S * taps, H), taps});
+        ops::ring_causal_conv(rec, out, in, ops::matrix(rings_.back().rows, S * taps, H), taps, steps, w, taps,
+                              order, bias);
     };
     auto ffn = [&](const std::string& p) {
         layer_norm(A, X, p + "_ffn_norm");
@@ -108,21 +110,81 @@ void StripedHyenaStreamGpu::record() {
     plan_ = rec.finish();
 }
 
+void StripedHyenaStreamGpu::check_stream(uint32_t stream, const char* what) const {
+    if (stream >= streams_)
+        throw Error(ErrorCode::InvalidArgument, std::string(what) + ": stream " + std::to_string(stream) +
+                                                    " of a set of " + std::to_string(streams_));
+}
+
+void StripedHyenaStreamGpu::reset() { std::fill(steps_taken_.begin(), steps_taken_.end(), 0u); }
+
+void StripedHyenaStreamGpu::reset(uint32_t stream) {
+    check_stream(stream, "reset");
+    steps_taken_[stream] = 0;  // its rings are never read before they are written again
+}
+
+uint64_t StripedHyenaStreamGpu::steps(uint32_t stream) const {
+    check_stream(stream, "steps");
+    return steps_taken_[stream];
+}
+
+namespace {
+
+constexpr uint32_t kStateMagic = 0x53564b48;  // "HKVS"
+constexpr uint32_t kStateVersion = 1;
+
+}  // namespace
+
+std::vector<uint8_t> StripedHyenaStreamGpu::save(uint32_t stream) const {
+    check_stream(stream, "save");
+    const uint32_t H = model_.config_.hidden_size;
+    const uint32_t header[] = {kStateMagic, kStateVersion, steps_taken_[stream], static_cast<uint32_t>(rings_.size())};
+    std::vector<uint8_t> out(reinterpret_cast<const uint8_t*>(header), reinterpret_cast<const uint8_t*>(header + 4));
+    for (const Ring& r : rings_) {
+        const uint64_t bytes = uint64_t(r.taps) * H * sizeof(float);
+        const size_t at = out.size();
+        out.resize(at + bytes);
+        ctx_.transfer.download(r.rows, stream * bytes, out.data() + at, bytes);
+    }
+    return out;
+}
+
+void StripedHyenaStreamGpu::restore(uint32_t stream, std::span<const uint8_t> state) {
+    check_stream(stream, "restore");
+    const uint32_t H = model_.config_.hidden_size;
+    uint64_t expected = 4 * sizeof(uint32_t);
+    for (const Ring& r : rings_) expected += uint64_t(r.taps) * H * sizeof(float);
+    uint32_t header[4] = {};
+    if (state.size() >= sizeof header) std::memcpy(header, state.data(), sizeof header);
+    if (state.size() != expected || header[0] != kStateMagic || header[1] != kStateVersion ||
+        header[3] != rings_.size())
+        throw Error(ErrorCode::Format, "restore: the state is not one saved from a stream of this model (" +
+                                           std::to_string(state.size()) + " bytes; " + std::to_string(expected) +
+                                           " expected)");
+    uint64_t at = sizeof header;
+    for (const Ring& r : rings_) {
+        const uint64_t bytes = uint64_t(r.taps) * H * sizeof(float);
+        ctx_.transfer.upload(r.rows, stream * bytes, state.data() + at, bytes);
+        at += bytes;
+    }
+    steps_taken_[stream] = header[2];
+}
+
 std::vector<float> StripedHyenaStreamGpu::push(std::span<const float> frames) {
     const uint32_t E = model_.config_.embed_dim, H = model_.config_.hidden_size;
     if (frames.size() != uint64_t(streams_) * E)
         throw Error(ErrorCode::InvalidArgument, "a push takes [streams, features] = [" + std::to_string(streams_) +
                                                     ", " + std::to_string(E) + "] values, not " +
                                                     std::to_string(frames.size()));
-    if (steps_taken_ >= std::numeric_limits<uint32_t>::max())
-        throw Error(ErrorCode::InvalidArgument, "a stream of 2^32 steps: reset it");
+    for (uint32_t s = 0; s < streams_; ++s)
+        if (steps_taken_[s] == std::numeric_limits<uint32_t>::max())
+            throw Error(ErrorCode::InvalidArgument, "stream " + std::to_string(s) + " has taken 2^32 - 1 steps: reset it");
     ctx_.transfer.upload(input_, 0, frames.data(), frames.size_bytes());
-    const std::vector<uint32_t> steps(streams_, static_cast<uint32_t>(steps_taken_));
-    ctx_.transfer.upload(steps_, 0, steps.data(), steps.size() * sizeof(uint32_t));
+    ctx_.transfer.upload(steps_, 0, steps_taken_.data(), steps_taken_.size() * sizeof(uint32_t));
     plan_.submit();
     std::vector<float> out(uint64_t(streams_) * H);
     ctx_.transfer.download(output_, 0, out.data(), out.size() * sizeof(float));
-    ++steps_taken_;
+    for (uint32_t& s : steps_taken_) ++s;
     return out;
 }
 

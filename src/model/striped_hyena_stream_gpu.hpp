@@ -20,23 +20,34 @@ public:
     // The model must outlive the stream set and store fp32 (Unsupported otherwise).
     StripedHyenaStreamGpu(StripedHyenaGpu& model, uint32_t streams);
 
-    // frames is [streams, embed_dim]; returns [streams, hidden].
+    // frames is [streams, embed_dim]; returns [streams, hidden]. Every stream advances one step.
     std::vector<float> push(std::span<const float> frames);
-    // Every stream starts over.
-    void reset() { steps_taken_ = 0; }
-    uint64_t steps() const { return steps_taken_; }
+    // Every stream, or one, starts over.
+    void reset();
+    void reset(uint32_t stream);
+    uint64_t steps(uint32_t stream) const;
     uint32_t streams() const { return streams_; }
+
+    // One stream's state (its step count and the rings of its convolutions) as bytes, and back into any
+    // stream of a set made from the same model: a save game, a rewind, an agent moved between sets.
+    std::vector<uint8_t> save(uint32_t stream) const;
+    void restore(uint32_t stream, std::span<const uint8_t> state);
 
 private:
     void record();
+    void check_stream(uint32_t stream, const char* what) const;
+    struct Ring {
+        gpu::Allocation rows;  // [streams * taps, hidden]
+        uint32_t taps = 0;
+    };
 
     StripedHyenaGpu& model_;
     detail::ContextImpl& ctx_;
     uint32_t streams_;
     gpu::Allocation input_, output_, x_, a_, t_, p_, y_, u_, steps_;
-    std::vector<gpu::Allocation> rings_;  // per convolution, in the order the blocks run them
+    std::vector<Ring> rings_;  // per convolution, in the order the blocks run them
     gpu::Plan plan_;
-    uint64_t steps_taken_ = 0;
+    std::vector<uint32_t> steps_taken_;  // per stream: the steps before the next push
 };
 
 }  // namespace hyenavk::model

@@ -11,6 +11,7 @@
 
 #include "hyenavk/hyenavk.h"
 #include "hyenavk/model.hpp"
+#include "ref/reference.hpp"
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 #include "support/host_device.hpp"
@@ -370,6 +371,69 @@ TEST_CASE("C API: a host's device lent, its buffers fed through, hyenavk's compl
     hyenavk_model_destroy(model);
     hyenavk_context_destroy(context);
     CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("C API: a stream set pushes frames, saves and restores a stream") {
+    test::TempPath file("c-api-stream.safetensors");
+    REQUIRE(hyenavk_write_random_model(file.str().c_str(), kSmallEncoder, 12) == HYENAVK_OK);
+    hyenavk_context context = make_context();
+    hyenavk_model model = nullptr;
+    REQUIRE(hyenavk_model_load(context, file.str().c_str(), nullptr, &model) == HYENAVK_OK);
+    hyenavk_stream_options options;
+    hyenavk_stream_options_init(&options);
+    options.streams = 2;
+    hyenavk_stream_set set = nullptr;
+    REQUIRE(hyenavk_stream_set_create(model, &options, &set) == HYENAVK_OK);
+
+    const uint32_t E = 6, H = 8;
+    std::vector<float> history;  // stream 1's frames
+    std::vector<uint8_t> saved;
+    std::vector<float> after_save;
+    for (uint32_t push = 1; push <= 5; ++push) {
+        const auto frames = test::random_floats(2 * E, 700 + push);
+        std::vector<float> out(2 * H);
+        REQUIRE(hyenavk_stream_set_push(set, frames.data(), frames.size(), out.data(), out.size()) == HYENAVK_OK);
+        history.insert(history.end(), frames.begin() + E, frames.end());
+        std::vector<float> whole(H);
+        REQUIRE(hyenavk_model_forward(model, history.data(), history.size(), 1, push, 0, whole.data(), H) ==
+                HYENAVK_OK);
+        CHECK(ref::relative_error(std::span<const float>(out).subspan(H, H), test::to_double(whole)) <= 1e-5);
+        if (push == 3) {  // two calls, the Vulkan way
+            uint64_t size = 0;
+            REQUIRE(hyenavk_stream_set_save(set, 1, nullptr, &size) == HYENAVK_OK);
+            saved.resize(size);
+            REQUIRE(hyenavk_stream_set_save(set, 1, saved.data(), &size) == HYENAVK_OK);
+            CHECK(size == saved.size());
+        }
+        if (push == 4) after_save.assign(out.begin() + H, out.end());
+    }
+    uint64_t steps = 0;
+    REQUIRE(hyenavk_stream_set_steps(set, 1, &steps) == HYENAVK_OK);
+    CHECK(steps == 5);
+
+    // Stream 1's state after push 3, restored into stream 0, gives stream 1's fourth output again.
+    REQUIRE(hyenavk_stream_set_restore(set, 0, saved.data(), saved.size()) == HYENAVK_OK);
+    std::vector<float> frames(2 * E, 0.0f);
+    std::copy(history.begin() + 3 * E, history.begin() + 4 * E, frames.begin());
+    std::vector<float> out(2 * H);
+    REQUIRE(hyenavk_stream_set_push(set, frames.data(), frames.size(), out.data(), out.size()) == HYENAVK_OK);
+    CHECK(std::vector<float>(out.begin(), out.begin() + H) == after_save);
+
+    CHECK(hyenavk_stream_set_restore(set, 0, saved.data(), saved.size() - 1) == HYENAVK_ERROR_FORMAT);
+    CHECK(hyenavk_stream_set_push(set, frames.data(), frames.size(), out.data(), out.size() - 1) ==
+          HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(hyenavk_stream_set_reset(set, 2) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    REQUIRE(hyenavk_stream_set_reset_all(set) == HYENAVK_OK);
+    REQUIRE(hyenavk_stream_set_steps(set, 0, &steps) == HYENAVK_OK);
+    CHECK(steps == 0);
+    hyenavk_stream_set_destroy(set);
+    hyenavk_stream_set_destroy(nullptr);
+    hyenavk_stream_set none = nullptr;
+    CHECK(hyenavk_stream_set_create(nullptr, &options, &none) == HYENAVK_ERROR_INVALID_ARGUMENT);
+    CHECK(none == nullptr);
+    hyenavk_model_destroy(model);
+    CHECK(hyenavk_context_validation_message_count(context) == 0);
+    hyenavk_context_destroy(context);
 }
 
 TEST_SUITE_END();

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "hyenavk/stream.hpp"
 #include "model/host_weights.hpp"
 #include "model/striped_hyena_gpu.hpp"
 #include "model/striped_hyena_stream_gpu.hpp"
@@ -14,6 +15,7 @@
 #include "support/gpu_fixture.hpp"
 #include "support/kernel_harness.hpp"
 #include "support/reference_helpers.hpp"
+#include "support/temp_path.hpp"
 
 using namespace hyenavk;
 
@@ -118,6 +120,41 @@ TEST_CASE("incremental streaming: streams reset alone, saved and restored, and a
     }
     CHECK_THROWS_WITH_AS(other.restore(1, std::vector<uint8_t>(10)), doctest::Contains("not one saved"), Error);
     CHECK_THROWS_AS(other.reset(2), Error);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("StreamSet: pushes equal the model's own forward over each stream's frames so far") {
+    test::TempPath file("stream-set.safetensors");
+    write_random_model(file.str(), R"({"embed_dim": 6, "hidden_size": 8, "num_layers": 3, "filter_size": 4,
+                                       "window_size": 7, "conv_kernel_size": 3})",
+                       31);
+    Context& ctx = test::context();
+    Model model = Model::load(ctx, file.str());
+    StreamOptions options;
+    options.streams = 2;
+    StreamSet set = StreamSet::create(model, options);
+    CHECK(set.streams() == 2);
+    const uint32_t E = model.input_features(), H = model.output_features();
+    std::vector<std::vector<float>> history(2);
+    double worst = 0;
+    for (uint32_t push = 1; push <= 12; ++push) {
+        const auto frames = test::random_floats(size_t(2) * E, 600 + push);
+        const auto got = set.push(frames);
+        for (uint32_t s = 0; s < 2; ++s) {
+            history[s].insert(history[s].end(), frames.begin() + s * E, frames.begin() + (s + 1) * E);
+            const auto whole = model.forward(history[s], 1, push);  // the last step
+            worst = std::max(worst, ref::relative_error(std::span<const float>(got).subspan(s * H, H),
+                                                        test::to_double(whole)));
+        }
+    }
+    INFO("worst relative difference from Model::forward: " << worst);
+    CHECK(worst <= 1e-5);
+    CHECK(set.steps(1) == 12);
+
+    test::TempPath other("stream-set-operator.safetensors");
+    write_random_model(other.str(), R"({"arch": "hyena_operator", "d_model": 8, "l_max": 16})", 32);
+    Model op = Model::load(ctx, other.str());
+    CHECK_THROWS_WITH_AS(StreamSet::create(op), doctest::Contains("striped_hyena"), Error);
     CHECK_NO_VALIDATION_MESSAGES();
 }
 

@@ -296,6 +296,45 @@ HYENAVK_API int hyenavk_model_prepared(hyenavk_model model, uint32_t batch, uint
 /* Waits until every forward submitted so far is finished. */
 HYENAVK_API hyenavk_status hyenavk_model_wait_idle(hyenavk_model model);
 
+/* ---- Streams: one new frame per push, for many agents at once ----------------------------------------- */
+
+typedef struct hyenavk_stream_set_t* hyenavk_stream_set;
+
+typedef enum hyenavk_stream_mode {
+    /* Each push returns, per stream, the last-step output of a whole forward over every frame the stream was
+     * given since it started or was reset, from per-layer caches: a push costs one frame of dense work per
+     * stream plus O(taps) per long convolution, however long the history. */
+    HYENAVK_STREAM_INCREMENTAL = 0
+} hyenavk_stream_mode;
+
+typedef struct hyenavk_stream_options {
+    uint32_t struct_size;
+    uint32_t streams; /* independent streams (agents), all pushed together (default 1) */
+    hyenavk_stream_mode mode;
+} hyenavk_stream_options;
+HYENAVK_API void hyenavk_stream_options_init(hyenavk_stream_options* options);
+
+/* A stream set of a striped_hyena model stored in fp32; the model must outlive it. A set is used from one
+ * thread at a time. */
+HYENAVK_API hyenavk_status hyenavk_stream_set_create(hyenavk_model model, const hyenavk_stream_options* options,
+                                                     hyenavk_stream_set* set);
+HYENAVK_API void hyenavk_stream_set_destroy(hyenavk_stream_set set);
+/* frames: [streams, input_features] (frame_count floats), one new frame per stream; output receives
+ * [streams, output_features] (output_count must be at least that). */
+HYENAVK_API hyenavk_status hyenavk_stream_set_push(hyenavk_stream_set set, const float* frames, uint64_t frame_count,
+                                                   float* output, uint64_t output_count);
+/* One stream, or all, starts over. */
+HYENAVK_API hyenavk_status hyenavk_stream_set_reset(hyenavk_stream_set set, uint32_t stream);
+HYENAVK_API hyenavk_status hyenavk_stream_set_reset_all(hyenavk_stream_set set);
+HYENAVK_API hyenavk_status hyenavk_stream_set_steps(hyenavk_stream_set set, uint32_t stream, uint64_t* steps);
+/* One stream's state as bytes, the Vulkan way: state NULL sets *size to the bytes needed; otherwise *size
+ * says how many state holds and receives how many were written. */
+HYENAVK_API hyenavk_status hyenavk_stream_set_save(hyenavk_stream_set set, uint32_t stream, void* state,
+                                                   uint64_t* size);
+/* Back into any stream of a set of the same model; HYENAVK_ERROR_FORMAT for bytes that are not such a state. */
+HYENAVK_API hyenavk_status hyenavk_stream_set_restore(hyenavk_stream_set set, uint32_t stream, const void* state,
+                                                      uint64_t size);
+
 typedef struct hyenavk_memory_plan {
     uint32_t struct_size;
     uint64_t total_bytes;     /* the most device memory the model holds while running this shape */

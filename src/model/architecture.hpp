@@ -48,4 +48,7 @@ public:
     }
 };
 
+// The architecture behind a public Model (for the stream sets and tools built on it).
+Architecture& architecture_of(Model& model);
+
 }  // namespace hyenavk::model

@@ -291,6 +291,10 @@ uint64_t Model::device_memory_bytes(uint32_t batch, uint32_t length, bool full_s
     return impl_->net->device_bytes(batch, length, full_sequence);
 }
 
+namespace model {
+Architecture& architecture_of(Model& m) { return *m.impl().net; }
+}  // namespace model
+
 void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed) {
     const nlohmann::json config = io::parse_json_object(config_json, "config");
     const std::string arch = model::config_arch(config);

@@ -1,0 +1,41 @@
+// The public StreamSet over the device's incremental stream (model/striped_hyena_stream_gpu).
+#include "hyenavk/stream.hpp"
+
+#include "model/architecture.hpp"
+#include "model/striped_hyena_gpu.hpp"
+#include "model/striped_hyena_stream_gpu.hpp"
+
+namespace hyenavk {
+namespace detail {
+
+class StreamSetImpl {
+public:
+    StreamSetImpl(model::StripedHyenaGpu& net, uint32_t streams) : stream(net, streams) {}
+    model::StripedHyenaStreamGpu stream;
+};
+
+}  // namespace detail
+
+StreamSet::StreamSet(std::unique_ptr<detail::StreamSetImpl> impl) : impl_(std::move(impl)) {}
+StreamSet::StreamSet(StreamSet&&) noexcept = default;
+StreamSet& StreamSet::operator=(StreamSet&&) noexcept = default;
+StreamSet::~StreamSet() = default;
+
+StreamSet StreamSet::create(Model& model, const StreamOptions& options) {
+    auto* net = dynamic_cast<model::StripedHyenaGpu*>(&model::architecture_of(model));
+    if (!net)
+        throw Error(ErrorCode::Unsupported, "streaming is for striped_hyena models; this one is " + model.arch());
+    if (options.mode != StreamMode::Incremental)
+        throw Error(ErrorCode::InvalidArgument, "unknown stream mode " + std::to_string(int(options.mode)));
+    return StreamSet(std::make_unique<detail::StreamSetImpl>(*net, options.streams));
+}
+
+uint32_t StreamSet::streams() const { return impl_->stream.streams(); }
+uint64_t StreamSet::steps(uint32_t stream) const { return impl_->stream.steps(stream); }
+std::vector<float> StreamSet::push(std::span<const float> frames) { return impl_->stream.push(frames); }
+void StreamSet::reset(uint32_t stream) { impl_->stream.reset(stream); }
+void StreamSet::reset_all() { impl_->stream.reset(); }
+std::vector<uint8_t> StreamSet::save(uint32_t stream) const { return impl_->stream.save(stream); }
+void StreamSet::restore(uint32_t stream, std::span<const uint8_t> state) { impl_->stream.restore(stream, state); }
+
+}  // namespace hyenavk

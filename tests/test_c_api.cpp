@@ -431,6 +431,18 @@ TEST_CASE("C API: a stream set pushes frames, saves and restores a stream") {
     hyenavk_stream_set none = nullptr;
     CHECK(hyenavk_stream_set_create(nullptr, &options, &none) == HYENAVK_ERROR_INVALID_ARGUMENT);
     CHECK(none == nullptr);
+    // Windowed over 2 frames: the third push sees the last two frames alone.
+    options.mode = HYENAVK_STREAM_WINDOWED;
+    options.window = 2;
+    options.streams = 1;
+    REQUIRE(hyenavk_stream_set_create(model, &options, &none) == HYENAVK_OK);
+    std::vector<float> last(H);
+    for (uint32_t push = 0; push < 3; ++push)
+        REQUIRE(hyenavk_stream_set_push(none, history.data() + push * E, E, last.data(), H) == HYENAVK_OK);
+    std::vector<float> whole(H);
+    REQUIRE(hyenavk_model_forward(model, history.data() + E, 2 * E, 1, 2, 0, whole.data(), H) == HYENAVK_OK);
+    CHECK(ref::relative_error(last, test::to_double(whole)) <= 1e-5);
+    hyenavk_stream_set_destroy(none);
     hyenavk_model_destroy(model);
     CHECK(hyenavk_context_validation_message_count(context) == 0);
     hyenavk_context_destroy(context);

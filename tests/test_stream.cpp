@@ -158,4 +158,39 @@ TEST_CASE("StreamSet: pushes equal the model's own forward over each stream's fr
     CHECK_NO_VALIDATION_MESSAGES();
 }
 
+TEST_CASE("StreamSet windowed: each push equals a forward over the stream's last W frames") {
+    test::TempPath file("stream-windowed.safetensors");
+    write_random_model(file.str(), R"({"embed_dim": 6, "hidden_size": 8, "num_layers": 3, "filter_size": 4,
+                                       "window_size": 7, "conv_kernel_size": 3})",
+                       33);
+    Model model = Model::load(test::context(), file.str());
+    const uint32_t E = model.input_features(), H = model.output_features(), W = 5, streams = 3;
+    StreamOptions options;
+    options.streams = streams;
+    options.mode = StreamMode::Windowed;
+    options.window = W;
+    StreamSet set = StreamSet::create(model, options);
+    std::vector<std::vector<float>> history(streams);
+    double worst = 0;
+    for (uint32_t push = 1; push <= 16; ++push) {
+        if (push == 9) set.reset(2), history[2].clear();  // a new agent takes stream 2's place
+        const auto frames = test::random_floats(size_t(streams) * E, 800 + push);
+        const auto got = set.push(frames);
+        for (uint32_t s = 0; s < streams; ++s) {
+            history[s].insert(history[s].end(), frames.begin() + s * E, frames.begin() + (s + 1) * E);
+            const uint32_t n = static_cast<uint32_t>(history[s].size() / E), len = std::min(n, W);
+            const std::vector<float> window(history[s].end() - len * E, history[s].end());
+            const auto whole = model.forward(window, 1, len);
+            worst = std::max(worst, ref::relative_error(std::span<const float>(got).subspan(s * H, H),
+                                                        test::to_double(whole)));
+        }
+    }
+    INFO("worst relative difference from Model::forward over the window: " << worst);
+    CHECK(worst <= 1e-5);
+    // A windowed state does not fit an incremental set of the same model.
+    StreamSet incremental = StreamSet::create(model, {});
+    CHECK_THROWS_AS(incremental.restore(0, set.save(0)), Error);
+    CHECK_NO_VALIDATION_MESSAGES();
+}
+
 TEST_SUITE_END();

@@ -304,13 +304,18 @@ typedef enum hyenavk_stream_mode {
     /* Each push returns, per stream, the last-step output of a whole forward over every frame the stream was
      * given since it started or was reset, from per-layer caches: a push costs one frame of dense work per
      * stream plus O(taps) per long convolution, however long the history. */
-    HYENAVK_STREAM_INCREMENTAL = 0
+    HYENAVK_STREAM_INCREMENTAL = 0,
+    /* Each push returns, per stream, the output of a whole forward over the stream's last `window` frames
+     * (over all of them while it has fewer), what a model trained on fixed windows expects. The frames stay
+     * in a ring on the device: a push uploads one frame per stream, never the window. */
+    HYENAVK_STREAM_WINDOWED = 1
 } hyenavk_stream_mode;
 
 typedef struct hyenavk_stream_options {
     uint32_t struct_size;
     uint32_t streams; /* independent streams (agents), all pushed together (default 1) */
     hyenavk_stream_mode mode;
+    uint32_t window; /* HYENAVK_STREAM_WINDOWED: frames per forward (0: the model's window_size) */
 } hyenavk_stream_options;
 HYENAVK_API void hyenavk_stream_options_init(hyenavk_stream_options* options);
 

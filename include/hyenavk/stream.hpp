@@ -17,11 +17,16 @@ enum class StreamMode {
     // make a push cost one frame of dense work per stream plus O(taps) per long convolution, however long
     // the history.
     Incremental,
+    // What a model trained on fixed windows expects: each push returns, per stream, the output of a whole
+    // forward over the stream's last `window` frames (over all of them while it has fewer). The frames stay in
+    // a ring on the device, so a push uploads one frame per stream, never the window.
+    Windowed,
 };
 
 struct StreamOptions {
     uint32_t streams = 1;  // independent streams (agents), all pushed together
     StreamMode mode = StreamMode::Incremental;
+    uint32_t window = 0;  // Windowed: frames per forward (0: the model's window_size)
 };
 
 namespace detail {

@@ -40,10 +40,13 @@ hyenavk_status hyenavk_stream_set_create(hyenavk_model model, const hyenavk_stre
         hyenavk_stream_options defaults;
         hyenavk_stream_options_init(&defaults);
         const hyenavk_stream_options o = read_struct(options, defaults, "hyenavk_stream_options");
-        require(raw_enum(o.mode) == HYENAVK_STREAM_INCREMENTAL,
-                "hyenavk_stream_set_create: unknown mode " + std::to_string(raw_enum(o.mode)));
+        const int mode = raw_enum(o.mode);
+        require(mode == HYENAVK_STREAM_INCREMENTAL || mode == HYENAVK_STREAM_WINDOWED,
+                "hyenavk_stream_set_create: unknown mode " + std::to_string(mode));
         StreamOptions stream_options;
         stream_options.streams = o.streams;
+        stream_options.mode = mode == HYENAVK_STREAM_WINDOWED ? StreamMode::Windowed : StreamMode::Incremental;
+        stream_options.window = o.window;
         StreamSet created = StreamSet::create(model->model, stream_options);
         *set = new hyenavk_stream_set_t{std::move(created), model->model.output_features()};
     });

@@ -50,5 +50,7 @@ public:
 
 // The architecture behind a public Model (for the stream sets and tools built on it).
 Architecture& architecture_of(Model& model);
+// A public Model's prepared forward of a shape, built under its build lock where missing.
+std::shared_ptr<PreparedForward> prepared_forward_of(Model& model, uint32_t batch, uint32_t length, bool full);
 
 }  // namespace hyenavk::model

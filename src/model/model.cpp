@@ -293,6 +293,10 @@ uint64_t Model::device_memory_bytes(uint32_t batch, uint32_t length, bool full_s
 
 namespace model {
 Architecture& architecture_of(Model& m) { return *m.impl().net; }
+std::shared_ptr<PreparedForward> prepared_forward_of(Model& m, uint32_t batch, uint32_t length, bool full) {
+    m.impl().net->validate_shape(batch, length);
+    return m.impl().prepared(batch, length, full);
+}
 }  // namespace model
 
 void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed) {

@@ -10,7 +10,9 @@ namespace detail {
 
 class StreamSetImpl {
 public:
-    StreamSetImpl(model::StripedHyenaGpu& net, uint32_t streams) : stream(net, streams) {}
+    StreamSetImpl(model::StripedHyenaGpu& net, uint32_t streams, uint32_t window,
+                  const std::function<std::shared_ptr<model::PreparedForward>(uint32_t, uint32_t)>& prepare)
+        : stream(net, streams, window, prepare) {}
     model::StripedHyenaStreamGpu stream;
 };
 
@@ -25,9 +27,14 @@ StreamSet StreamSet::create(Model& model, const StreamOptions& options) {
     auto* net = dynamic_cast<model::StripedHyenaGpu*>(&model::architecture_of(model));
     if (!net)
         throw Error(ErrorCode::Unsupported, "streaming is for striped_hyena models; this one is " + model.arch());
-    if (options.mode != StreamMode::Incremental)
+    if (options.mode != StreamMode::Incremental && options.mode != StreamMode::Windowed)
         throw Error(ErrorCode::InvalidArgument, "unknown stream mode " + std::to_string(int(options.mode)));
-    return StreamSet(std::make_unique<detail::StreamSetImpl>(*net, options.streams));
+    const uint32_t window =
+        options.mode == StreamMode::Windowed ? (options.window ? options.window : model.default_length()) : 0;
+    auto prepare = [&model](uint32_t batch, uint32_t length) {
+        return model::prepared_forward_of(model, batch, length, false);
+    };
+    return StreamSet(std::make_unique<detail::StreamSetImpl>(*net, options.streams, window, prepare));
 }
 
 uint32_t StreamSet::streams() const { return impl_->stream.streams(); }

@@ -8,6 +8,7 @@
 #include "model/striped_hyena_tensors.hpp"
 #include "ops/dense.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/gather.hpp"
 #include "ops/norm.hpp"
 #include "ops/ring_conv.hpp"
 
@@ -16,12 +17,49 @@ namespace hyenavk::model {
 using ops::ElementType;
 using ops::View;
 
-StripedHyenaStreamGpu::StripedHyenaStreamGpu(StripedHyenaGpu& model, uint32_t streams)
-    : model_(model), ctx_(model.context()), streams_(streams), steps_taken_(streams, 0) {
+StripedHyenaStreamGpu::StripedHyenaStreamGpu(StripedHyenaGpu& model, uint32_t streams, uint32_t window,
+                                             const std::function<std::shared_ptr<PreparedForward>(uint32_t, uint32_t)>& prepare)
+    : model_(model), ctx_(model.context()), streams_(streams), steps_taken_(streams, 0), window_(window) {
     if (streams == 0) throw Error(ErrorCode::InvalidArgument, "a stream set needs at least one stream");
     if (model.element_ != ElementType::F32)
         throw Error(ErrorCode::Unsupported, "streaming needs an fp32 model; this one stores fp16");
     record();
+    if (window_ != 0) record_window(prepare);
+}
+
+void StripedHyenaStreamGpu::record_window(
+    const std::function<std::shared_ptr<PreparedForward>(uint32_t, uint32_t)>& prepare) {
+    const uint32_t S = streams_, W = window_, E = model_.config_.embed_dim;
+    frames_ring_ = ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, uint64_t(S) * W * E * sizeof(float));
+    window_rows_ = ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, uint64_t(S) * W * sizeof(uint32_t));
+    window_forward_ = prepare ? prepare(S, W) : model_.prepare(S, W, false);
+    gpu::Recorder rec(*ctx_.device, ctx_.pipelines);
+    for (const IoPiece& piece : window_forward_->inputs) {
+        const uint32_t rows = static_cast<uint32_t>(piece.count / E), first = static_cast<uint32_t>(piece.first / E);
+        ops::gather_rows(rec, View{piece.allocation->slice(), rows, E, 0, E, 1, ElementType::F32},
+                         ops::matrix(frames_ring_, S * W, E),
+                         window_rows_.slice().sub(uint64_t(first) * sizeof(uint32_t), uint64_t(rows) * sizeof(uint32_t)),
+                         rows);
+    }
+    gather_plan_ = rec.finish();
+}
+
+std::vector<float> StripedHyenaStreamGpu::windowed_outputs() {
+    const uint32_t S = streams_, W = window_;
+    // Row j of stream s's window is its frame (steps - W + j), oldest first; steps counts the new frame.
+    std::vector<uint32_t> rows(uint64_t(S) * W);
+    for (uint32_t s = 0; s < S; ++s)
+        for (uint32_t j = 0; j < W; ++j)
+            rows[uint64_t(s) * W + j] = s * W + (steps_taken_[s] + 1 + j) % W;  // (steps + 1 - W + j) mod W
+    ctx_.transfer.upload(window_rows_, 0, rows.data(), rows.size() * sizeof(uint32_t));
+    // The forward's tensors are the model's too: no submit of that shape may come in between.
+    std::lock_guard<std::mutex> lock(window_forward_->submit_mutex);
+    gather_plan_.submit();
+    window_forward_->plan.submit();
+    std::vector<float> out(window_forward_->output_values());
+    for (const IoPiece& piece : window_forward_->outputs)
+        ctx_.transfer.download(*piece.allocation, 0, out.data() + piece.first, piece.count * sizeof(float));
+    return out;
 }
 
 void StripedHyenaStreamGpu::record() {
@@ -146,6 +184,12 @@ std::vector<uint8_t> StripedHyenaStreamGpu::save(uint32_t stream) const {
         out.resize(at + bytes);
         ctx_.transfer.download(r.rows, stream * bytes, out.data() + at, bytes);
     }
+    if (window_ != 0) {  // the stream's last W frames
+        const uint64_t bytes = uint64_t(window_) * model_.config_.embed_dim * sizeof(float);
+        const size_t at = out.size();
+        out.resize(at + bytes);
+        ctx_.transfer.download(frames_ring_, stream * bytes, out.data() + at, bytes);
+    }
     return out;
 }
 
@@ -154,6 +198,8 @@ void StripedHyenaStreamGpu::restore(uint32_t stream, std::span<const uint8_t> st
     const uint32_t H = model_.config_.hidden_size;
     uint64_t expected = 4 * sizeof(uint32_t);
     for (const Ring& r : rings_) expected += uint64_t(r.taps) * H * sizeof(float);
+    const uint64_t window_bytes = uint64_t(window_) * model_.config_.embed_dim * sizeof(float);
+    expected += window_bytes;
     uint32_t header[4] = {};
     if (state.size() >= sizeof header) std::memcpy(header, state.data(), sizeof header);
     if (state.size() != expected || header[0] != kStateMagic || header[1] != kStateVersion ||
@@ -167,6 +213,7 @@ void StripedHyenaStreamGpu::restore(uint32_t stream, std::span<const uint8_t> st
         ctx_.transfer.upload(r.rows, stream * bytes, state.data() + at, bytes);
         at += bytes;
     }
+    if (window_bytes) ctx_.transfer.upload(frames_ring_, stream * window_bytes, state.data() + at, window_bytes);
     steps_taken_[stream] = header[2];
 }
 
@@ -184,6 +231,21 @@ std::vector<float> StripedHyenaStreamGpu::push(std::span<const float> frames) {
     plan_.submit();
     std::vector<float> out(uint64_t(streams_) * H);
     ctx_.transfer.download(output_, 0, out.data(), out.size() * sizeof(float));
+    if (window_ != 0) {
+        bool past_window = false;
+        for (uint32_t s = 0; s < streams_; ++s) {
+            const uint64_t row = uint64_t(s) * window_ + steps_taken_[s] % window_;
+            ctx_.transfer.upload(frames_ring_, row * E * sizeof(float), frames.data() + uint64_t(s) * E, E * sizeof(float));
+            past_window |= steps_taken_[s] + 1 > window_;
+        }
+        // A stream with at most W frames has the incremental output; the others the window's forward.
+        if (past_window) {
+            const std::vector<float> windowed = windowed_outputs();
+            for (uint32_t s = 0; s < streams_; ++s)
+                if (steps_taken_[s] + 1 > window_)
+                    std::copy_n(windowed.begin() + uint64_t(s) * H, H, out.begin() + uint64_t(s) * H);
+        }
+    }
     for (uint32_t& s : steps_taken_) ++s;
     return out;
 }

@@ -139,6 +139,8 @@ void Device::init_common() {
 
 Device::~Device() {
     if (device_ == VK_NULL_HANDLE) return;
+    // An own device is idle before its synchronisation objects go, so no driver thread still holds one.
+    if (owned_ && !lost_) table_.vkDeviceWaitIdle(device_);
     // Wait for our own work only: a borrowed device's queue may carry the host's work too, which is its business.
     // Fences not in flight are kept signalled, so this returns at once for them.
     for (VkFence fence : all_fences_) {

@@ -32,13 +32,19 @@ std::string without_tag(const char* message) {
     return text;
 }
 
+// Configs and safetensors headers nest two or three levels. A bound keeps hostile input from building values
+// so deep that printing one in an error message (nlohmann's dump recurses) would exhaust the stack.
+constexpr size_t kMaxDepth = 64;
+
 }  // namespace
 
 nlohmann::json parse_json_object(std::string_view text, const std::string& what) {
     std::vector<OpenObject> open;
-    const nlohmann::json::parser_callback_t track_keys = [&](int, nlohmann::json::parse_event_t event,
+    const nlohmann::json::parser_callback_t track_keys = [&](int depth, nlohmann::json::parse_event_t event,
                                                              nlohmann::json& parsed) {
         using Event = nlohmann::json::parse_event_t;
+        if ((event == Event::object_start || event == Event::array_start) && static_cast<size_t>(depth) >= kMaxDepth)
+            throw Error(ErrorCode::Format, what + ": JSON nested deeper than " + std::to_string(kMaxDepth) + " levels");
         if (event == Event::object_start) {
             open.emplace_back();
         } else if (event == Event::object_end) {

@@ -39,4 +39,18 @@ struct ModelCheck {
 HYENAVK_API ModelCheck check_model(Context& context, const std::string& path, const LoadOptions& options,
                                    uint32_t batch, uint32_t length, uint64_t seed);
 
+// Fault injection, so that an application (and hyenavk's tests) can check on any machine how it copes with
+// failures that real devices produce rarely. A fault is armed once and taken by the next operation of its kind
+// on the context:
+//  - DeviceLost: the next queue submission (a forward, a stream push, an upload or download) reports
+//    VK_ERROR_DEVICE_LOST after the queue's earlier work has finished; nothing of it runs. The call throws
+//    DeviceLost and the context is lost from then on: every later call that needs its device, through any of
+//    its models and stream sets, throws DeviceLost; destroying them is safe. Create a new Context to go on.
+//  - OutOfDeviceMemory: the next device-memory allocation fails as VK_ERROR_OUT_OF_DEVICE_MEMORY on every
+//    memory type. The call that needed the memory throws OutOfMemory; the context stays usable. (Memory
+//    hyenavk already holds in its pools is reused without allocating, so the fault waits for an operation
+//    that needs more.)
+enum class InjectedFault { DeviceLost, OutOfDeviceMemory };
+HYENAVK_API void inject_fault(Context& context, InjectedFault fault);
+
 }  // namespace hyenavk

@@ -186,6 +186,18 @@ HYENAVK_API hyenavk_status hyenavk_context_device(hyenavk_context context, hyena
 /* Validation-layer messages at warning or error level since the context was made. */
 HYENAVK_API uint64_t hyenavk_context_validation_message_count(hyenavk_context context);
 
+/* Fault injection, for testing how an application copes with a lost device or exhausted device memory on any
+   machine (hyenavk::inject_fault in diagnostics.hpp says more). Armed once, taken by the next operation of its
+   kind: DEVICE_LOST fails the next queue submission with HYENAVK_ERROR_DEVICE_LOST and the context is lost from
+   then on (every later call that needs the device fails the same way; destroying its objects is safe; create a
+   new context to go on). OUT_OF_DEVICE_MEMORY fails the next device-memory allocation with
+   HYENAVK_ERROR_OUT_OF_MEMORY; the context stays usable. */
+typedef enum hyenavk_fault {
+    HYENAVK_FAULT_DEVICE_LOST = 0,
+    HYENAVK_FAULT_OUT_OF_DEVICE_MEMORY = 1
+} hyenavk_fault;
+HYENAVK_API hyenavk_status hyenavk_context_inject_fault(hyenavk_context context, hyenavk_fault fault);
+
 /* ---- Models ------------------------------------------------------------------------------------------- */
 
 typedef struct hyenavk_model_t* hyenavk_model;

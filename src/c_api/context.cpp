@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "c_api/guard.hpp"
+#include "hyenavk/diagnostics.hpp"
 
 namespace hyenavk::c_api {
 namespace {
@@ -191,6 +192,13 @@ hyenavk_status hyenavk_context_device(hyenavk_context context, hyenavk_device_in
 
 uint64_t hyenavk_context_validation_message_count(hyenavk_context context) {
     return context ? context->context.validation_message_count() : 0;
+}
+
+hyenavk_status hyenavk_context_inject_fault(hyenavk_context context, hyenavk_fault fault) {
+    return guard([&] {
+        require(context != nullptr, "hyenavk_context_inject_fault: context is NULL");
+        inject_fault(context->context, static_cast<InjectedFault>(fault));
+    });
 }
 
 }  // extern "C"

@@ -236,7 +236,7 @@ void Device::submit_async(const VkCommandBuffer* cmds, uint32_t count, const Sub
             values.pSignalSemaphoreValues = signal_values.data();
         }
         if (timeline && (submit.waitSemaphoreCount || submit.signalSemaphoreCount)) submit.pNext = &values;
-        const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, last ? sync.fence : VK_NULL_HANDLE);
+        const VkResult submitted = queue_submit(submit, last ? sync.fence : VK_NULL_HANDLE);
         if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
         vk_check(submitted, "vkQueueSubmit");
     }
@@ -249,6 +249,23 @@ void Device::memory_barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stages
     b.srcAccessMask = src_access;
     b.dstAccessMask = dst_access;
     table_.vkCmdPipelineBarrier(cmd, src_stages, dst_stages, 0, 1, &b, 0, nullptr, 0, nullptr);
+}
+
+void Device::arm_fault(InjectedFault fault) { armed_faults_ |= 1u << static_cast<uint32_t>(fault); }
+
+bool Device::take_fault(InjectedFault fault) {
+    const uint32_t bit = 1u << static_cast<uint32_t>(fault);
+    return (armed_faults_.fetch_and(~bit) & bit) != 0;
+}
+
+VkResult Device::queue_submit(const VkSubmitInfo& submit, VkFence fence) {
+    if (take_fault(InjectedFault::DeviceLost)) {
+        // As a lost device would leave it, except that the queue's earlier work has finished: nothing is left
+        // in flight, so whatever the callers give up can still be destroyed cleanly.
+        table_.vkQueueWaitIdle(queue_);
+        return VK_ERROR_DEVICE_LOST;
+    }
+    return table_.vkQueueSubmit(queue_, 1, &submit, fence);
 }
 
 void Device::check_not_lost() const {
@@ -289,7 +306,7 @@ void Device::submit_one_shot(VkCommandBuffer cmd) {
         VkCommandBuffer cmd;
         ~FreeOnExit() {
             // After a timeout the buffer may still be executing; freeing it would pull it from under the driver.
-            if (self->lost_) return;
+            if (self->work_abandoned_) return;
             self->table_.vkFreeCommandBuffers(self->device_, self->command_pool_, 1, &cmd);
         }
     } free_on_exit{this, cmd};
@@ -321,7 +338,7 @@ void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
         const VkResult waited = wait_fence(fences.fences[slot], fence_timeout_ns_);
         if (waited == VK_TIMEOUT) {
             // The work may still complete; we cannot reuse resources it touches, so the context is given up.
-            lost_ = true;
+            abandon_work();
             throw Error(ErrorCode::Timeout, "vkWaitForFences timed out after " +
                                                 std::to_string(fence_timeout_ns_ / 1000000) +
                                                 " ms; the context can no longer be used");
@@ -340,7 +357,7 @@ void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
             submit.commandBufferCount = 1;
             submit.pCommandBuffers = &cmds[i];
             lock_queue();
-            const VkResult submitted = table_.vkQueueSubmit(queue_, 1, &submit, fences.fences[slot]);
+            const VkResult submitted = queue_submit(submit, fences.fences[slot]);
             unlock_queue();
             if (submitted == VK_ERROR_DEVICE_LOST) lost_ = true;
             vk_check(submitted, "vkQueueSubmit");
@@ -352,7 +369,7 @@ void Device::submit_and_wait(const VkCommandBuffer* cmds, uint32_t count) {
         // A submission that failed leaves the one before it queued: it must end before the caller may touch
         // (or free) what it uses, or reset its fence. If it does not, the device is given up.
         for (uint32_t slot = 0; slot < 2 && !lost_; ++slot)
-            if (pending[slot] && wait_fence(fences.fences[slot], fence_timeout_ns_) != VK_SUCCESS) lost_ = true;
+            if (pending[slot] && wait_fence(fences.fences[slot], fence_timeout_ns_) != VK_SUCCESS) abandon_work();
         throw;
     }
 }

@@ -10,6 +10,7 @@
 
 #include <volk.h>
 
+#include "hyenavk/diagnostics.hpp"
 #include "hyenavk/hyenavk.hpp"
 
 namespace hyenavk::gpu {
@@ -103,13 +104,26 @@ public:
     // Once a submission fails with VK_ERROR_DEVICE_LOST the device is unusable; every later call throws.
     void check_not_lost() const;
     bool lost() const { return lost_; }
-    // Gives the device up, as after a lost device: for work that will not finish (a forward waiting for a host
-    // semaphore nobody signals), whose objects can then be neither waited for nor freed.
-    void mark_lost() { lost_ = true; }
+    // Gives the device up with work that may still run (a timed-out wait, a forward waiting for a host semaphore
+    // nobody signals): what that work uses can be neither waited for nor freed, and is left to the device's
+    // destruction. After a plain lost device nothing runs any more, and objects are destroyed as usual.
+    void abandon_work() {
+        work_abandoned_ = true;
+        lost_ = true;
+    }
+    bool work_abandoned() const { return work_abandoned_; }
+
+    // Fault injection (hyenavk::inject_fault): arms a fault that the next queue submission or device-memory
+    // allocation takes, once.
+    void arm_fault(InjectedFault fault);
+    // Whether `fault` was armed; disarms it.
+    bool take_fault(InjectedFault fault);
 
 private:
     Device() = default;
     void init_common();
+    // vkQueueSubmit of one batch, under the queue lock, or an injected VK_ERROR_DEVICE_LOST.
+    VkResult queue_submit(const VkSubmitInfo& submit, VkFence fence);
 
     VkPhysicalDevice physical_ = VK_NULL_HANDLE;
     VkDevice device_ = VK_NULL_HANDLE;
@@ -117,6 +131,8 @@ private:
     uint32_t queue_family_ = 0;
     bool owned_ = false;
     std::atomic<bool> lost_{false};
+    std::atomic<bool> work_abandoned_{false};
+    std::atomic<uint32_t> armed_faults_{0};  // bit (1 << InjectedFault)
     uint64_t fence_timeout_ns_ = 0;
     uint64_t max_submission_work_ = 0;
     bool profiling_ = false;

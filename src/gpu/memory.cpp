@@ -15,7 +15,11 @@ VkDeviceSize align_up(VkDeviceSize value, VkDeviceSize alignment) {
     return (value + alignment - 1) / alignment * alignment;
 }
 
-std::string mib(VkDeviceSize bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
+// Rounded up to MiB; exact below one MiB, where rounding would make a small budget read as a larger one.
+std::string mib(VkDeviceSize bytes) {
+    if (bytes < (1 << 20)) return std::to_string(bytes) + " bytes";
+    return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
+}
 
 }  // namespace
 
@@ -105,13 +109,15 @@ size_t MemoryPools::add_block(int lifetime, VkDeviceSize size) {
 
     VkResult result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
     uint32_t type = UINT32_MAX;
+    // An injected fault fails every memory type, as a device with no memory left would.
+    const bool injected = device_.take_fault(InjectedFault::OutOfDeviceMemory);
     for (int attempt = 0; result != VK_SUCCESS; ++attempt) {
         type = pick_memory_type(req.memoryTypeBits, static_cast<Lifetime>(lifetime), attempt);
         if (type == UINT32_MAX) break;
         VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
         alloc.allocationSize = req.size;
         alloc.memoryTypeIndex = type;
-        result = vk.vkAllocateMemory(dev, &alloc, nullptr, &block->memory);
+        result = injected ? VK_ERROR_OUT_OF_DEVICE_MEMORY : vk.vkAllocateMemory(dev, &alloc, nullptr, &block->memory);
         if (result != VK_SUCCESS && result != VK_ERROR_OUT_OF_DEVICE_MEMORY && result != VK_ERROR_OUT_OF_HOST_MEMORY)
             break;
     }
@@ -185,7 +191,13 @@ Allocation MemoryPools::allocate(Lifetime lifetime, VkDeviceSize size) {
     const VkDeviceSize base = lifetime == Lifetime::Staging   ? kStagingBlockSize
                               : lifetime == Lifetime::Weights ? kWeightBlockSize
                                                               : kDefaultBlockSize;
-    return take(l, add_block(l, std::max(reserved, std::min(base, max_alloc))), size, reserved);
+    VkDeviceSize block = std::max(reserved, std::min(base, max_alloc));
+    // Where a whole block would overrun the budget, the block is just the request: a tight budget then holds
+    // exactly what is used.
+    VkDeviceSize held = 0;
+    for (VkDeviceSize r : stats_.reserved) held += r;
+    if (budget_ && held + block > budget_) block = reserved;
+    return take(l, add_block(l, block), size, reserved);
 }
 
 VkDeviceSize MemoryPools::dedicated_bytes(VkDeviceSize size) const {

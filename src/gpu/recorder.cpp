@@ -68,7 +68,7 @@ void Plan::release() {
     if (!device_) return;
     const VolkDeviceTable& vk = device_->vk();
     // After a timed-out wait the work may still be running: its objects are left to the device's destruction.
-    if (!device_->lost()) {
+    if (!device_->work_abandoned()) {
         // Destroying the pool frees the command buffers.
         if (command_pool_ != VK_NULL_HANDLE) vk.vkDestroyCommandPool(device_->handle(), command_pool_, nullptr);
         for (VkDescriptorPool pool : descriptor_pools_) vk.vkDestroyDescriptorPool(device_->handle(), pool, nullptr);

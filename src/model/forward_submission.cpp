@@ -68,9 +68,14 @@ Submission::~Submission() {
     if (done_) return;
     // Dropped before it was waited for (a synchronous forward that threw, say): the device must be done with
     // the command buffers and tensors before they go. Where it does not finish, they are left to the device.
-    if (ctx.device->lost() ||
-        (fence != VK_NULL_HANDLE && ctx.device->wait_fence(fence, ctx.device->fence_timeout_ns()) != VK_SUCCESS))
+    gpu::Device& device = *ctx.device;
+    if (device.work_abandoned()) return;
+    // A lost device runs nothing any more: what the submission used can go without a wait.
+    if (!device.lost() && fence != VK_NULL_HANDLE &&
+        device.wait_fence(fence, device.fence_timeout_ns()) != VK_SUCCESS && !device.lost()) {
+        device.abandon_work();
         return;
+    }
     release();
 }
 
@@ -266,6 +271,7 @@ std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std
     if (host_out) sub->host_output = r.output.first(fw->output_values());
 
     // The prologue (only where there are input copies) and the epilogue, recorded for this submission.
+    std::vector<VkCommandBuffer> cmds;
     {
         std::lock_guard<std::mutex> pool_lock(device.submit_pool_mutex());
         const VolkDeviceTable& vk = device.vk();
@@ -294,12 +300,13 @@ std::shared_ptr<detail::Submission> submit_forward(detail::ContextImpl& ctx, std
             gpu::vk_check(vk.vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
             return cmd;
         };
-        std::vector<VkCommandBuffer> cmds;
         if (!copies_in.empty()) cmds.push_back(record(copies_in, true));
         const auto& plan_cmds = fw->plan.command_buffers();
         cmds.insert(cmds.end(), plan_cmds.begin(), plan_cmds.end());
         cmds.push_back(record(copies_out, false));
-
+    }
+    // Submitted outside the pool lock: abandoning a failed submission frees its command buffers, which takes it.
+    {
         sub->fence = device.acquire_fence();
         gpu::Device::SubmitSync sync;
         sync.wait = r.wait.semaphore;

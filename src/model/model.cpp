@@ -45,7 +45,7 @@ public:
             } catch (const Error&) {
                 // A lost device, or a forward still waiting for a host semaphore nobody signalled: what it
                 // uses is left to the device's destruction rather than freed under it.
-                net->context().device->mark_lost();
+                net->context().device->abandon_work();
             }
     }
 
@@ -293,6 +293,7 @@ uint64_t Model::device_memory_bytes(uint32_t batch, uint32_t length, bool full_s
 
 namespace model {
 Architecture& architecture_of(Model& m) { return *m.impl().net; }
+bool checks_finite_inputs(const Model& m) { return m.impl().check_finite; }
 std::shared_ptr<PreparedForward> prepared_forward_of(Model& m, uint32_t batch, uint32_t length, bool full) {
     m.impl().net->validate_shape(batch, length);
     return m.impl().prepared(batch, length, full);

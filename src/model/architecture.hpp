@@ -52,5 +52,7 @@ public:
 Architecture& architecture_of(Model& model);
 // A public Model's prepared forward of a shape, built under its build lock where missing.
 std::shared_ptr<PreparedForward> prepared_forward_of(Model& model, uint32_t batch, uint32_t length, bool full);
+// Whether the model was loaded to refuse NaN and Inf in its inputs (LoadOptions::check_finite).
+bool checks_finite_inputs(const Model& model);
 
 }  // namespace hyenavk::model

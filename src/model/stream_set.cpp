@@ -1,6 +1,8 @@
 // The public StreamSet over the device's incremental stream (model/striped_hyena_stream_gpu).
 #include "hyenavk/stream.hpp"
 
+#include <cmath>
+
 #include "model/architecture.hpp"
 #include "model/striped_hyena_gpu.hpp"
 #include "model/striped_hyena_stream_gpu.hpp"
@@ -10,10 +12,11 @@ namespace detail {
 
 class StreamSetImpl {
 public:
-    StreamSetImpl(model::StripedHyenaGpu& net, uint32_t streams, uint32_t window,
+    StreamSetImpl(model::StripedHyenaGpu& net, uint32_t streams, uint32_t window, bool refuse_non_finite,
                   const std::function<std::shared_ptr<model::PreparedForward>(uint32_t, uint32_t)>& prepare)
-        : stream(net, streams, window, prepare) {}
+        : stream(net, streams, window, prepare), check_finite(refuse_non_finite) {}
     model::StripedHyenaStreamGpu stream;
+    bool check_finite;
 };
 
 }  // namespace detail
@@ -34,12 +37,24 @@ StreamSet StreamSet::create(Model& model, const StreamOptions& options) {
     auto prepare = [&model](uint32_t batch, uint32_t length) {
         return model::prepared_forward_of(model, batch, length, false);
     };
-    return StreamSet(std::make_unique<detail::StreamSetImpl>(*net, options.streams, window, prepare));
+    return StreamSet(std::make_unique<detail::StreamSetImpl>(*net, options.streams, window,
+                                                             model::checks_finite_inputs(model), prepare));
 }
 
 uint32_t StreamSet::streams() const { return impl_->stream.streams(); }
 uint64_t StreamSet::steps(uint32_t stream) const { return impl_->stream.steps(stream); }
-std::vector<float> StreamSet::push(std::span<const float> frames) { return impl_->stream.push(frames); }
+std::vector<float> StreamSet::push(std::span<const float> frames) {
+    // As for a forward's input: one NaN would poison the stream's caches for good.
+    if (impl_->check_finite && frames.size() == uint64_t(streams()) * impl_->stream.input_features())
+        for (size_t i = 0; i < frames.size(); ++i)
+            if (!std::isfinite(frames[i]))
+                throw Error(ErrorCode::InvalidArgument,
+                            std::string("frames hold ") + (std::isnan(frames[i]) ? "NaN" : "Inf") + " at [stream " +
+                                std::to_string(i / impl_->stream.input_features()) + ", feature " +
+                                std::to_string(i % impl_->stream.input_features()) +
+                                "] (LoadOptions::check_finite = false skips this check)");
+    return impl_->stream.push(frames);
+}
 void StreamSet::reset(uint32_t stream) { impl_->stream.reset(stream); }
 void StreamSet::reset_all() { impl_->stream.reset(); }
 std::vector<uint8_t> StreamSet::save(uint32_t stream) const { return impl_->stream.save(stream); }

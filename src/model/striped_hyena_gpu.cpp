@@ -204,7 +204,7 @@ ForwardLayout StripedHyenaGpu::layout(uint32_t batch, uint32_t length, bool full
         l.group_channels = fft::LongConv::fit_group_channels(batch, length, H, c.taps(),
                                                              std::min(binding_limit, kMaxFftWorkspace));
         if (l.group_channels == 0)
-            throw Error(ErrorCode::DeviceLimit, "a long convolution of L = " + std::to_string(length) + " needs " +
+            throw Error(ErrorCode::DeviceLimit, "a long convolution of B = " + std::to_string(batch) + ", L = " + std::to_string(length) + " needs " +
                                                     mib(fft::LongConv::workspace_bytes_for(batch, length, c.taps(), 1)) +
                                                     " per channel, beyond the device's storage-buffer range (" +
                                                     mib(binding_limit) + ")");

@@ -217,6 +217,8 @@ void StripedHyenaStreamGpu::restore(uint32_t stream, std::span<const uint8_t> st
     steps_taken_[stream] = header[2];
 }
 
+uint32_t StripedHyenaStreamGpu::input_features() const { return model_.config_.embed_dim; }
+
 std::vector<float> StripedHyenaStreamGpu::push(std::span<const float> frames) {
     const uint32_t E = model_.config_.embed_dim, H = model_.config_.hidden_size;
     if (frames.size() != uint64_t(streams_) * E)

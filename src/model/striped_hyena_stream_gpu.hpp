@@ -34,6 +34,7 @@ public:
     uint64_t steps(uint32_t stream) const;
     uint32_t streams() const { return streams_; }
     uint32_t window() const { return window_; }
+    uint32_t input_features() const;
 
     // One stream's state (its step count and the rings of its convolutions) as bytes, and back into any
     // stream of a set made from the same model: a save game, a rewind, an agent moved between sets.

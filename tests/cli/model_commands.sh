@@ -51,8 +51,18 @@ expect "check at fp16" 0 "max relative error .*: ok" -- "$hyenavk" check --model
   --length 40 --precision fp16
 expect "info predicts the memory of a long run" 0 "memory .* MiB at most for B = 1, L = 100000" -- "$hyenavk" info \
   --model "$dir/m.safetensors" --length 100000
-expect "a budget too small" 1 "budget" -- "$hyenavk" run --model "$dir/m.safetensors" --memory-budget 1MiB \
+expect "a budget too small" 1 "budget" -- "$hyenavk" run --model "$dir/m.safetensors" --memory-budget 16KiB \
   --input "$data/edifice-golden/tiny/x.npy" --output "$dir/d.npy"
 [ ! -e "$dir/d.npy" ] || { echo "FAIL: a run beyond the budget left an output file"; failures=$((failures + 1)); }
+# A NaN in the input and a truncated model file: named, and no output left behind.
+cp "$data/edifice-golden/tiny/x.npy" "$dir/nan.npy"
+printf '\x00\x00\xc0\x7f' | dd of="$dir/nan.npy" bs=1 seek=$(($(stat -c %s "$dir/nan.npy") - 4)) conv=notrunc 2>/dev/null
+expect "NaN in the input" 1 "input holds NaN at" -- "$hyenavk" run --model "$data/edifice-golden/tiny/model.safetensors" \
+  --input "$dir/nan.npy" --output "$dir/e.npy"
+[ ! -e "$dir/e.npy" ] || { echo "FAIL: a run on a NaN input left an output file"; failures=$((failures + 1)); }
+head -c 20000 "$data/edifice-golden/tiny/model.safetensors" >"$dir/truncated.safetensors"
+expect "a truncated model" 1 "run past the end of the file" -- "$hyenavk" run --model "$dir/truncated.safetensors" \
+  --input "$data/edifice-golden/tiny/x.npy" --output "$dir/f.npy"
+[ ! -e "$dir/f.npy" ] || { echo "FAIL: a run on a truncated model left an output file"; failures=$((failures + 1)); }
 echo "$passes passed, $failures failed"
 [ $failures -eq 0 ]

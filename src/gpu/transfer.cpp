@@ -12,7 +12,8 @@ namespace hyenavk::gpu {
 namespace {
 
 // Flush/invalidate ranges must be multiples of nonCoherentAtomSize (or reach the end of the memory).
-VkMappedMemoryRange atom_range(const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes, VkDeviceSize atom) {
+VkMappedMemoryRange atom_range(const Device& device, const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes) {
+    const VkDeviceSize atom = std::max<VkDeviceSize>(device.caps().non_coherent_atom_size, 1);
     VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
     range.memory = a.memory();
     const VkDeviceSize begin = (a.memory_offset() + offset) / atom * atom;
@@ -30,6 +31,18 @@ void check_range(const Allocation& a, VkDeviceSize offset, size_t bytes, const c
 
 }  // namespace
 
+void flush_host_writes(const Device& device, const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes) {
+    if (a.coherent()) return;
+    const VkMappedMemoryRange range = atom_range(device, a, offset, bytes);
+    vk_check(device.vk().vkFlushMappedMemoryRanges(device.handle(), 1, &range), "vkFlushMappedMemoryRanges");
+}
+
+void invalidate_for_host(const Device& device, const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes) {
+    if (a.coherent()) return;
+    const VkMappedMemoryRange range = atom_range(device, a, offset, bytes);
+    vk_check(device.vk().vkInvalidateMappedMemoryRanges(device.handle(), 1, &range), "vkInvalidateMappedMemoryRanges");
+}
+
 Allocation& Transfer::staging() {
     if (staging_.empty()) staging_ = pools_.allocate(Lifetime::Staging, kChunk);
     return staging_;
@@ -38,13 +51,9 @@ Allocation& Transfer::staging() {
 void Transfer::upload(const Allocation& dst, VkDeviceSize dst_offset, const void* src, size_t bytes) {
     check_range(dst, dst_offset, bytes, "upload");
     device_.check_not_lost();
-    const VkDeviceSize atom = std::max<VkDeviceSize>(device_.caps().non_coherent_atom_size, 1);
     if (dst.mapped()) {
         std::memcpy(dst.mapped() + dst_offset, src, bytes);
-        if (!dst.coherent()) {
-            const VkMappedMemoryRange range = atom_range(dst, dst_offset, bytes, atom);
-            vk_check(device_.vk().vkFlushMappedMemoryRanges(device_.handle(), 1, &range), "vkFlushMappedMemoryRanges");
-        }
+        flush_host_writes(device_, dst, dst_offset, bytes);
         return;
     }
     std::lock_guard<std::mutex> lock(device_.pool_mutex());  // the staging buffer and the one-shot pool
@@ -53,10 +62,7 @@ void Transfer::upload(const Allocation& dst, VkDeviceSize dst_offset, const void
     for (size_t done = 0; done < bytes;) {
         const size_t n = std::min(kChunk, bytes - done);
         std::memcpy(stage.mapped(), p + done, n);
-        if (!stage.coherent()) {
-            const VkMappedMemoryRange range = atom_range(stage, 0, n, atom);
-            vk_check(device_.vk().vkFlushMappedMemoryRanges(device_.handle(), 1, &range), "vkFlushMappedMemoryRanges");
-        }
+        flush_host_writes(device_, stage, 0, n);
         VkCommandBuffer cmd = device_.begin_one_shot();
         const VkBufferCopy copy{stage.slice().offset, dst.slice().offset + dst_offset + done, n};
         device_.vk().vkCmdCopyBuffer(cmd, stage.slice().buffer, dst.slice().buffer, 1, &copy);
@@ -68,13 +74,8 @@ void Transfer::upload(const Allocation& dst, VkDeviceSize dst_offset, const void
 void Transfer::download(const Allocation& src, VkDeviceSize src_offset, void* dst, size_t bytes) {
     check_range(src, src_offset, bytes, "download");
     device_.check_not_lost();
-    const VkDeviceSize atom = std::max<VkDeviceSize>(device_.caps().non_coherent_atom_size, 1);
     if (src.mapped()) {
-        if (!src.coherent()) {
-            const VkMappedMemoryRange range = atom_range(src, src_offset, bytes, atom);
-            vk_check(device_.vk().vkInvalidateMappedMemoryRanges(device_.handle(), 1, &range),
-                     "vkInvalidateMappedMemoryRanges");
-        }
+        invalidate_for_host(device_, src, src_offset, bytes);
         std::memcpy(dst, src.mapped() + src_offset, bytes);
         return;
     }
@@ -87,11 +88,7 @@ void Transfer::download(const Allocation& src, VkDeviceSize src_offset, void* ds
         const VkBufferCopy copy{src.slice().offset + src_offset + done, stage.slice().offset, n};
         device_.vk().vkCmdCopyBuffer(cmd, src.slice().buffer, stage.slice().buffer, 1, &copy);
         device_.submit_one_shot(cmd);
-        if (!stage.coherent()) {
-            const VkMappedMemoryRange range = atom_range(stage, 0, n, atom);
-            vk_check(device_.vk().vkInvalidateMappedMemoryRanges(device_.handle(), 1, &range),
-                     "vkInvalidateMappedMemoryRanges");
-        }
+        invalidate_for_host(device_, stage, 0, n);
         std::memcpy(p + done, stage.mapped(), n);
         done += n;
     }

@@ -10,6 +10,11 @@ namespace hyenavk::gpu {
 
 class Device;
 
+// For mapped memory that is not host-coherent: host writes to [offset, offset + bytes) of `a` made visible to
+// the device, and device writes to that range made visible to host reads. Nothing to do for coherent memory.
+void flush_host_writes(const Device& device, const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes);
+void invalidate_for_host(const Device& device, const Allocation& a, VkDeviceSize offset, VkDeviceSize bytes);
+
 class Transfer {
 public:
     Transfer(Device& device, MemoryPools& pools) : device_(device), pools_(pools) {}

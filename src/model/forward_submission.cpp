@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "gpu/transfer.hpp"
 #include "gpu/vk_check.hpp"
 #include "io/float16.hpp"
 
@@ -31,26 +32,10 @@ void read_elements(const std::byte* src, std::span<float> values, ops::ElementTy
 }
 
 // The whole allocation flushed to (or invalidated from) the device, where its memory is not coherent.
-VkMappedMemoryRange whole_range(const gpu::Allocation& a, const gpu::Device& device) {
-    const VkDeviceSize atom = std::max<VkDeviceSize>(device.caps().non_coherent_atom_size, 1);
-    VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
-    range.memory = a.memory();
-    range.offset = a.memory_offset() / atom * atom;
-    range.size = (a.memory_offset() + a.size() + atom - 1) / atom * atom - range.offset;
-    return range;
-}
-
-void flush(const gpu::Allocation& a, const gpu::Device& device) {
-    if (a.coherent()) return;
-    const VkMappedMemoryRange range = whole_range(a, device);
-    gpu::vk_check(device.vk().vkFlushMappedMemoryRanges(device.handle(), 1, &range), "vkFlushMappedMemoryRanges");
-}
+void flush(const gpu::Allocation& a, const gpu::Device& device) { gpu::flush_host_writes(device, a, 0, a.size()); }
 
 void invalidate(const gpu::Allocation& a, const gpu::Device& device) {
-    if (a.coherent()) return;
-    const VkMappedMemoryRange range = whole_range(a, device);
-    gpu::vk_check(device.vk().vkInvalidateMappedMemoryRanges(device.handle(), 1, &range),
-                  "vkInvalidateMappedMemoryRanges");
+    gpu::invalidate_for_host(device, a, 0, a.size());
 }
 
 bool all_mapped(const std::vector<model::IoPiece>& pieces) {

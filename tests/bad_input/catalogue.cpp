@@ -47,6 +47,26 @@ void OwnContext::destroy() {
                   "the validation layer reported at device destruction (leaked Vulkan objects)");
 }
 
+hyenavk_context counted_c_context() {
+    hyenavk_context_options options;
+    hyenavk_context_options_init(&options);
+    options.validation = 1;
+    options.disk_cache = 0;
+    options.log = [](void*, hyenavk_log_level level, const char* message) {
+        if (level >= HYENAVK_LOG_WARNING) counting_log()(LogLevel::Warning, message);
+    };
+    hyenavk_context context = nullptr;
+    REQUIRE(hyenavk_context_create(&options, &context) == HYENAVK_OK);
+    return context;
+}
+
+void destroy_counted_c_context(hyenavk_context context) {
+    const uint64_t before = validation_messages().load();
+    hyenavk_context_destroy(context);
+    CHECK_MESSAGE(validation_messages().load() == before,
+                  "the validation layer reported at device destruction (leaked Vulkan objects)");
+}
+
 void TensorPart::set_f32(uint64_t index, float value) {
     REQUIRE(dtype == "F32");
     REQUIRE((index + 1) * sizeof value <= bytes.size());

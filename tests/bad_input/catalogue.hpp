@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include "hyenavk/hyenavk.h"
 #include "hyenavk/hyenavk.hpp"
 #include "hyenavk/model.hpp"
 
@@ -34,6 +35,11 @@ public:
 private:
     std::unique_ptr<Context> context_;
 };
+
+// The same through the C API: a validated context whose messages are counted with the tests' own, and its
+// destruction with the same check.
+hyenavk_context counted_c_context();
+void destroy_counted_c_context(hyenavk_context context);
 
 // The small striped_hyena config the catalogue's files use, as JSON.
 extern const char* const kTinyConfig;

@@ -152,16 +152,7 @@ TEST_CASE("bad .npy inputs: truncated, foreign byte order or layout, unknown dty
 }
 
 TEST_CASE("bad C arguments: NULL handles and pointers, wrong counts, wrong struct sizes") {
-    hyenavk_context_options options;
-    hyenavk_context_options_init(&options);
-    options.validation = 1;
-    options.disk_cache = 0;
-    // Counted with the other tests' messages, also those at destruction, where leaks are reported.
-    options.log = [](void*, hyenavk_log_level level, const char* message) {
-        if (level >= HYENAVK_LOG_WARNING) counting_log()(LogLevel::Warning, message);
-    };
-    hyenavk_context c = nullptr;
-    REQUIRE(hyenavk_context_create(&options, &c) == HYENAVK_OK);
+    hyenavk_context c = counted_c_context();
     TempPath file("c-model.safetensors");
     ModelParts::tiny().write(file.str());
     const auto expect_status = [](hyenavk_status got, hyenavk_status want, const std::string& named) {
@@ -189,9 +180,7 @@ TEST_CASE("bad C arguments: NULL handles and pointers, wrong counts, wrong struc
                   HYENAVK_ERROR_INVALID_ARGUMENT, "output");
     CHECK(hyenavk_model_forward(m, x.data(), x.size(), 1, kTinyWindow, 0, y.data(), y.size()) == HYENAVK_OK);
     hyenavk_model_destroy(m);
-    const uint64_t before = validation_messages().load();
-    hyenavk_context_destroy(c);
-    CHECK(validation_messages().load() == before);
+    destroy_counted_c_context(c);
 }
 
 TEST_SUITE_END();

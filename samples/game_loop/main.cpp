@@ -297,13 +297,18 @@ void write_frame(float* frame, uint64_t tick, uint32_t agent, uint32_t features)
     }
 }
 
+// The frames of ticks [first, last] of agents [0, agents): [agents, last - first + 1, features].
+std::vector<float> frames_between(uint64_t first, uint64_t last, uint32_t agents, uint32_t features) {
+    const uint64_t length = last - first + 1;
+    std::vector<float> w(size_t(agents) * length * features);
+    for (uint32_t a = 0; a < agents; ++a)
+        for (uint64_t i = 0; i < length; ++i) write_frame(&w[(size_t(a) * length + i) * features], first + i, a, features);
+    return w;
+}
+
 // The last kWindow frames up to tick `last_tick` of agents [0, agents): [agents, kWindow, features].
 std::vector<float> window(uint64_t last_tick, uint32_t agents, uint32_t features) {
-    std::vector<float> w(size_t(agents) * kWindow * features);
-    for (uint32_t a = 0; a < agents; ++a)
-        for (uint32_t i = 0; i < kWindow; ++i)
-            write_frame(&w[(size_t(a) * kWindow + i) * features], last_tick + 1 + i - kWindow, a, features);
-    return w;
+    return frames_between(last_tick + 1 - kWindow, last_tick, agents, features);
 }
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
@@ -369,12 +374,13 @@ int run(Renderer& renderer, const Settings& s) {
     int failed = 0;
     std::vector<double> latencies;
     latencies.reserve(s.ticks);
+    std::vector<float> last_out;
     uint32_t overran = 0;
     auto tick_start = Clock::now();
     for (uint32_t tick = 0; tick < s.ticks; ++tick) {
         for (uint32_t a = 0; a < s.agents; ++a) write_frame(&frames[size_t(a) * features], tick, a, features);
         const auto t0 = Clock::now();
-        const std::vector<float> out = streams.push(frames);
+        std::vector<float> out = streams.push(frames);
         const double push_ms = ms_since(t0);
         latencies.push_back(push_ms);
         if (push_ms > kTickBudget.count()) ++overran;
@@ -382,11 +388,31 @@ int run(Renderer& renderer, const Settings& s) {
             std::fprintf(stderr, "game_loop: tick %u: the output is not finite\n", tick);
             failed = 1;
         }
+        last_out = std::move(out);
         // Sleep to the next tick boundary; a tick that ran late starts the next one at once, rather than
         // bunching ticks up to catch a schedule already missed.
         const auto deadline = tick_start + std::chrono::duration_cast<Clock::duration>(kTickBudget);
         if (Clock::now() < deadline) std::this_thread::sleep_until(deadline);
         tick_start = std::max(deadline, Clock::now());
+    }
+
+    // The last tick's outputs against a whole forward over the frames they stand for: the last 60 (windowed,
+    // once there are 60) or every frame pushed (incremental).
+    const uint64_t last = s.ticks - 1;
+    const uint64_t first = !s.incremental && s.ticks >= kWindow ? last + 1 - kWindow : 0;
+    const std::vector<float> expected = model.forward(frames_between(first, last, s.agents, features), s.agents,
+                                                      static_cast<uint32_t>(last - first + 1));
+    double max_difference = 0, max_magnitude = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+        max_difference = std::max(max_difference, double(std::fabs(last_out[i] - expected[i])));
+        max_magnitude = std::max(max_magnitude, double(std::fabs(expected[i])));
+    }
+    const double relative_error = max_difference / std::max(max_magnitude, 1e-30);
+    std::printf("last tick against a whole forward over its %llu frames: max relative error %.2e\n",
+                static_cast<unsigned long long>(last - first + 1), relative_error);
+    if (!(relative_error <= 1e-4)) {
+        std::fprintf(stderr, "game_loop: the streamed outputs differ from a whole forward (bound 1e-4)\n");
+        failed = 1;
     }
 
     // What the game would run every tick without streaming: a whole forward over the last 60 frames.

@@ -1,7 +1,8 @@
 // Long runs that must leak nothing: thousands of forwards of the default encoder, thousands of streaming
 // pushes, and hundreds of contexts and models created and destroyed. Prints host memory (resident set) and
 // device memory (what hyenavk's pools hold, and the driver's heap usage where VK_EXT_memory_budget says) at
-// checkpoints, then the growth from the end of the warm-up to the end of each phase.
+// checkpoints, then the growth from the end of the warm-up to the end of each phase. A "-" marks what cannot
+// be read: the driver's heap usage without VK_EXT_memory_budget, device memory while no context lives.
 //
 //   hyenavk_soak [--forwards N] [--pushes N] [--contexts N] [--streams S] [--device D]
 //
@@ -81,7 +82,8 @@ uint64_t host_rss_kib() {
 
 struct DeviceMemory {
     uint64_t pools = 0;       // VkDeviceMemory hyenavk's pools hold
-    uint64_t heap_usage = 0;  // the driver's count for the device-local heaps (0 where it does not say)
+    uint64_t heap_usage = 0;  // the driver's count over its heaps, where VK_EXT_memory_budget says
+    bool heap_known = false;
 };
 
 DeviceMemory device_memory(const Context& context) {
@@ -95,11 +97,18 @@ DeviceMemory device_memory(const Context& context) {
         props.pNext = &budget;
         vkGetPhysicalDeviceMemoryProperties2(device.physical(), &props);
         for (uint32_t i = 0; i < props.memoryProperties.memoryHeapCount; ++i) m.heap_usage += budget.heapUsage[i];
+        m.heap_known = true;
     }
     return m;
 }
 
 double mib(uint64_t bytes) { return double(bytes) / (1 << 20); }
+
+std::string two_decimals(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", value);
+    return text;
+}
 
 // Runs `step` `count` times with checkpoints; the growth is measured from the checkpoint at 10% (the warm-up
 // builds plans and fills pools) to the end.
@@ -123,8 +132,10 @@ bool soak_phase(const char* name, uint64_t count, const Context* context, const 
         last_iteration = i;
         const uint64_t host = host_rss_kib();
         const DeviceMemory device = context ? device_memory(*context) : DeviceMemory{};
-        std::printf("%10llu %12.1f %14.2f %16.2f %10.2f\n", static_cast<unsigned long long>(i), host / 1024.0,
-                    mib(device.pools), mib(device.heap_usage), ms);
+        const std::string pools = context ? two_decimals(mib(device.pools)) : "-";
+        const std::string heap = device.heap_known ? two_decimals(mib(device.heap_usage)) : "-";
+        std::printf("%10llu %12.1f %14s %16s %10.2f\n", static_cast<unsigned long long>(i), host / 1024.0,
+                    pools.c_str(), heap.c_str(), ms);
         std::fflush(stdout);
         if (i == warm_up) {
             host_start = host;

@@ -211,6 +211,25 @@ void check_buffer_forwards(HostDevice& host, Model& model, Handoff handoff, uint
         }
 }
 
+// Two inputs of one shape whose forwards differ, so that a forward that took over the other's tensors shows,
+// and a buffer of the host's for one of the inputs and another for its output.
+struct TwoInputs {
+    std::vector<float> x1, x2, want1, want2;
+    HostBuffer input, output;
+};
+
+TwoInputs two_inputs(HostDevice& host, Model& model, uint32_t B, uint32_t L, uint32_t seed) {
+    TwoInputs t;
+    t.x1 = input_for(model, B, L, seed);
+    t.x2 = input_for(model, B, L, seed + 1);
+    t.want1 = model.forward(t.x1, B, L);
+    t.want2 = model.forward(t.x2, B, L);
+    REQUIRE(max_abs_diff(t.want1, t.want2) > 1e-3);
+    t.input = host.create_buffer(t.x1.size() * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
+    t.output = host.create_buffer(t.want1.size() * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    return t;
+}
+
 }  // namespace
 
 TEST_SUITE_BEGIN("async");
@@ -662,11 +681,7 @@ TEST_CASE("a host-array forward's output is not taken over by a later device-buf
     Context ctx = Context::borrow(host.lend(), borrowing());
     Model model = Model::load(ctx, file.str());
     const uint32_t B = 1, L = 12;
-    const auto x1 = input_for(model, B, L, 80), x2 = input_for(model, B, L, 81);
-    const auto want1 = model.forward(x1, B, L), want2 = model.forward(x2, B, L);
-    REQUIRE(max_abs_diff(want1, want2) > 1e-3);
-    const HostBuffer input = host.create_buffer(x2.size() * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
-    const HostBuffer output = host.create_buffer(want2.size() * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    const auto [x1, x2, want1, want2, input, output] = two_inputs(host, model, B, L, 80);
     std::memcpy(input.mapped, x2.data(), x2.size() * 4);
     const VkSemaphore go = host.create_semaphore(true);
 
@@ -766,11 +781,7 @@ TEST_CASE("a host-array forward queued behind a device-buffer forward of its sha
     Context ctx = Context::borrow(host.lend(), borrowing());
     Model model = Model::load(ctx, file.str());
     const uint32_t B = 1, L = 12;
-    const auto x1 = input_for(model, B, L, 82), x2 = input_for(model, B, L, 83);
-    const auto want1 = model.forward(x1, B, L), want2 = model.forward(x2, B, L);
-    REQUIRE(max_abs_diff(want1, want2) > 1e-3);
-    const HostBuffer input = host.create_buffer(x1.size() * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
-    const HostBuffer output = host.create_buffer(want1.size() * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    const auto [x1, x2, want1, want2, input, output] = two_inputs(host, model, B, L, 82);
     std::memcpy(input.mapped, x1.data(), x1.size() * 4);
     const VkSemaphore ready = host.create_semaphore(true);
 

@@ -10,8 +10,8 @@
 // Without a model file it writes the default encoder (embed_dim 287, random weights) to a temporary file
 // first. With --validation the engine's instance loads the Khronos validation layer and counts what its own
 // debug messenger reports (hyenavk attaches none to an instance it borrows); any message makes the program fail.
+// The engine's instance and device are the ones samples/common/engine_device.hpp sets up.
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,264 +28,17 @@
 
 #include <unistd.h>  // mkstemp, close, unlink
 
-#include <vulkan/vulkan.h>
-
 #include <hyenavk/hyenavk.hpp>
 #include <hyenavk/model.hpp>
 #include <hyenavk/stream.hpp>
+
+#include "common/engine_device.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::duration<double, std::milli> kTickBudget{1000.0 / 60.0};
 constexpr uint32_t kWindow = 60;  // frames a full forward sees: one second of game state
-
-// Validation-layer messages at warning or error level, counted by the engine's messenger. It lives outside
-// every object because the messenger chained into vkCreateInstance also reports during vkDestroyInstance.
-std::atomic<uint64_t> validation_messages{0};
-
-VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                                     VkDebugUtilsMessageTypeFlagsEXT,
-                                                     const VkDebugUtilsMessengerCallbackDataEXT* data, void*) {
-    if (severity & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)) {
-        validation_messages.fetch_add(1);
-        std::fprintf(stderr, "game_loop: [vulkan] %s\n", data && data->pMessage ? data->pMessage : "(no message)");
-    }
-    return VK_FALSE;
-}
-
-// The engine's own Vulkan failures; hyenavk reports its failures as hyenavk::Error.
-void check(VkResult result, const char* call) {
-    if (result != VK_SUCCESS)
-        throw std::runtime_error(std::string(call) + " failed with VkResult " + std::to_string(result));
-}
-
-bool has_layer(const char* name) {
-    uint32_t count = 0;
-    check(vkEnumerateInstanceLayerProperties(&count, nullptr), "vkEnumerateInstanceLayerProperties");
-    std::vector<VkLayerProperties> layers(count);
-    check(vkEnumerateInstanceLayerProperties(&count, layers.data()), "vkEnumerateInstanceLayerProperties");
-    return std::any_of(layers.begin(), layers.end(),
-                       [name](const VkLayerProperties& l) { return std::strcmp(l.layerName, name) == 0; });
-}
-
-bool has_instance_extension(const char* layer, const char* name) {
-    uint32_t count = 0;
-    check(vkEnumerateInstanceExtensionProperties(layer, &count, nullptr), "vkEnumerateInstanceExtensionProperties");
-    std::vector<VkExtensionProperties> extensions(count);
-    check(vkEnumerateInstanceExtensionProperties(layer, &count, extensions.data()),
-          "vkEnumerateInstanceExtensionProperties");
-    return std::any_of(extensions.begin(), extensions.end(),
-                       [name](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
-}
-
-// The stand-in for a game renderer: the instance, device and queue the engine creates, and destroys, itself.
-class Renderer {
-public:
-    explicit Renderer(bool validation) {
-        try {
-            create_instance(validation);
-            create_device();
-        } catch (...) {
-            release();
-            throw;
-        }
-    }
-    ~Renderer() { release(); }
-    Renderer(const Renderer&) = delete;
-    Renderer& operator=(const Renderer&) = delete;
-
-    // The device as hyenavk borrows it: what the engine created and exactly the features it enabled. The
-    // engine's render thread would submit to the same queue, so hyenavk takes the engine's queue lock.
-    hyenavk::BorrowedDevice lend() {
-        hyenavk::BorrowedDevice lent;
-        lent.instance = instance_;
-        lent.instance_api_version = api_version_;
-        lent.physical_device = physical_;
-        lent.device = device_;
-        lent.queue_family_index = family_;
-        lent.queue = queue_;
-        lent.lock_queue = [this] { queue_mutex_.lock(); };
-        lent.unlock_queue = [this] { queue_mutex_.unlock(); };
-        lent.enabled_extensions = setup_.extensions;
-        lent.storage_buffer_16bit_enabled = setup_.storage_buffer_16bit;
-        lent.shader_float16_enabled = setup_.shader_float16;
-        lent.storage_buffer_8bit_enabled = setup_.storage_buffer_8bit;
-        lent.shader_int8_enabled = setup_.shader_int8;
-        lent.timeline_semaphore_enabled = setup_.timeline_semaphore;
-        return lent;
-    }
-
-    const VkPhysicalDeviceProperties& properties() const { return properties_; }
-
-private:
-    void create_instance(bool validation) {
-        // As new as the loader offers, up to the 1.3 this program is written against; hyenavk needs 1.1.
-        uint32_t loader_version = VK_API_VERSION_1_0;
-        check(vkEnumerateInstanceVersion(&loader_version), "vkEnumerateInstanceVersion");
-        if (loader_version < VK_API_VERSION_1_1)
-            throw std::runtime_error("the Vulkan loader supports only Vulkan 1.0; hyenavk needs 1.1");
-        api_version_ = std::min<uint32_t>(loader_version, VK_API_VERSION_1_3);
-
-        std::vector<const char*> layers;
-        std::vector<const char*> extensions;
-        // Portability drivers (MoltenVK) are listed only to instances that ask for them.
-        const bool portability = has_instance_extension(nullptr, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
-        if (portability) extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
-        const char* layer = "VK_LAYER_KHRONOS_validation";
-        bool validation_features = false;
-        if (validation) {
-            if (!has_layer(layer))
-                throw std::runtime_error(
-                    "--validation needs VK_LAYER_KHRONOS_validation (Debian: vulkan-validationlayers)");
-            layers.push_back(layer);
-            extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
-            validation_features = has_instance_extension(layer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
-            if (validation_features) extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
-        }
-
-        VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
-        app.pApplicationName = "game_loop";
-        app.pEngineName = "game_loop";
-        app.apiVersion = api_version_;
-
-        VkDebugUtilsMessengerCreateInfoEXT messenger_info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
-        messenger_info.messageSeverity =
-            VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
-        messenger_info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-                                     VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                                     VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
-        messenger_info.pfnUserCallback = on_validation_message;
-        // Synchronization validation checks the barriers in hyenavk's command buffers as well as the engine's.
-        const VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
-        VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
-        features.enabledValidationFeatureCount = 1;
-        features.pEnabledValidationFeatures = enables;
-        features.pNext = &messenger_info;  // also reports during vkCreateInstance and vkDestroyInstance
-
-        VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
-        if (validation) info.pNext = validation_features ? static_cast<const void*>(&features) : &messenger_info;
-        if (portability) info.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
-        info.pApplicationInfo = &app;
-        info.enabledLayerCount = static_cast<uint32_t>(layers.size());
-        info.ppEnabledLayerNames = layers.data();
-        info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
-        info.ppEnabledExtensionNames = extensions.data();
-        check(vkCreateInstance(&info, nullptr, &instance_), "vkCreateInstance");
-
-        if (validation) {
-            const auto create_messenger = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-                vkGetInstanceProcAddr(instance_, "vkCreateDebugUtilsMessengerEXT"));
-            destroy_messenger_ = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
-                vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
-            if (!create_messenger || !destroy_messenger_)
-                throw std::runtime_error("the instance lacks VK_EXT_debug_utils entry points");
-            check(create_messenger(instance_, &messenger_info, nullptr, &messenger_), "vkCreateDebugUtilsMessengerEXT");
-        }
-    }
-
-    void create_device() {
-        uint32_t count = 0;
-        check(vkEnumeratePhysicalDevices(instance_, &count, nullptr), "vkEnumeratePhysicalDevices");
-        if (count == 0) throw std::runtime_error("no Vulkan device");
-        std::vector<VkPhysicalDevice> physical_devices(count);
-        const VkResult listed = vkEnumeratePhysicalDevices(instance_, &count, physical_devices.data());
-        if (listed != VK_INCOMPLETE) check(listed, "vkEnumeratePhysicalDevices");
-        physical_ = physical_devices.front();
-        vkGetPhysicalDeviceProperties(physical_, &properties_);
-
-        // Ask hyenavk what it would like, and enable exactly that.
-        setup_ = hyenavk::required_device_setup(instance_, physical_, api_version_);
-        std::vector<const char*> extensions;
-        for (const auto& e : setup_.extensions) extensions.push_back(e.c_str());
-
-        // A feature struct is chained only where something in it is enabled: the ones promoted to core in 1.2
-        // must not appear on a 1.1 device that lacks their extension.
-        VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-        VkPhysicalDevice16BitStorageFeatures storage16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-        VkPhysicalDeviceShaderFloat16Int8Features float16_int8{
-            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-        VkPhysicalDevice8BitStorageFeatures storage8{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
-        VkPhysicalDeviceTimelineSemaphoreFeatures timeline{
-            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
-        void** next = &features.pNext;
-        auto link = [&next](auto& s) {
-            *next = &s;
-            next = &s.pNext;
-        };
-        if (setup_.storage_buffer_16bit) {
-            storage16.storageBuffer16BitAccess = VK_TRUE;
-            link(storage16);
-        }
-        if (setup_.shader_float16 || setup_.shader_int8) {
-            float16_int8.shaderFloat16 = setup_.shader_float16;
-            float16_int8.shaderInt8 = setup_.shader_int8;
-            link(float16_int8);
-        }
-        if (setup_.storage_buffer_8bit) {
-            storage8.storageBuffer8BitAccess = VK_TRUE;
-            link(storage8);
-        }
-        if (setup_.timeline_semaphore) {
-            timeline.timelineSemaphore = VK_TRUE;
-            link(timeline);
-        }
-
-        // A renderer's main queue: graphics and compute, else any family with compute.
-        uint32_t family_count = 0;
-        vkGetPhysicalDeviceQueueFamilyProperties(physical_, &family_count, nullptr);
-        std::vector<VkQueueFamilyProperties> families(family_count);
-        vkGetPhysicalDeviceQueueFamilyProperties(physical_, &family_count, families.data());
-        const auto has = [&](uint32_t family, VkQueueFlags flags) {
-            return (families[family].queueFlags & flags) == flags;
-        };
-        family_ = family_count;
-        for (uint32_t i = 0; i < family_count && family_ == family_count; ++i)
-            if (has(i, VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) family_ = i;
-        for (uint32_t i = 0; i < family_count && family_ == family_count; ++i)
-            if (has(i, VK_QUEUE_COMPUTE_BIT)) family_ = i;
-        if (family_ == family_count) throw std::runtime_error("the device has no compute queue");
-
-        const float priority = 1.0f;
-        VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-        queue_info.queueFamilyIndex = family_;
-        queue_info.queueCount = 1;
-        queue_info.pQueuePriorities = &priority;
-        VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-        device_info.pNext = &features;
-        device_info.queueCreateInfoCount = 1;
-        device_info.pQueueCreateInfos = &queue_info;
-        device_info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
-        device_info.ppEnabledExtensionNames = extensions.data();
-        check(vkCreateDevice(physical_, &device_info, nullptr, &device_), "vkCreateDevice");
-        vkGetDeviceQueue(device_, family_, 0, &queue_);
-    }
-
-    // Everything in reverse order of creation; safe on a partly built renderer.
-    void release() noexcept {
-        if (device_ != VK_NULL_HANDLE) {
-            vkDeviceWaitIdle(device_);
-            vkDestroyDevice(device_, nullptr);
-            device_ = VK_NULL_HANDLE;
-        }
-        if (messenger_ != VK_NULL_HANDLE) destroy_messenger_(instance_, messenger_, nullptr);
-        messenger_ = VK_NULL_HANDLE;
-        if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
-        instance_ = VK_NULL_HANDLE;
-    }
-
-    VkInstance instance_ = VK_NULL_HANDLE;
-    uint32_t api_version_ = VK_API_VERSION_1_1;
-    VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
-    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger_ = nullptr;
-    VkPhysicalDevice physical_ = VK_NULL_HANDLE;
-    VkPhysicalDeviceProperties properties_{};
-    hyenavk::DeviceSetup setup_;
-    uint32_t family_ = 0;
-    VkDevice device_ = VK_NULL_HANDLE;
-    VkQueue queue_ = VK_NULL_HANDLE;
-    std::mutex queue_mutex_;
-};
 
 // Agent `agent`'s game state at tick `tick`: each feature a slow sinusoid with its own phase, so that every
 // agent sees a different but smooth signal.
@@ -341,13 +93,13 @@ struct Settings {
 };
 
 // The game on the engine's device; returns the process's exit status (validation aside). The stream set, the
-// model and then the context are destroyed on return, before the caller's renderer destroys the device.
-int run(Renderer& renderer, const Settings& s) {
+// model and then the context are destroyed on return, before the caller's engine destroys the device.
+int run(samples::EngineDevice& engine, const Settings& s) {
     hyenavk::ContextOptions options;
     options.log = [](hyenavk::LogLevel level, const std::string& message) {
         if (level >= hyenavk::LogLevel::Warning) std::fprintf(stderr, "game_loop: [hyenavk] %s\n", message.c_str());
     };
-    hyenavk::Context context = hyenavk::Context::borrow(renderer.lend(), options);
+    hyenavk::Context context = hyenavk::Context::borrow(engine.lend(), options);
     hyenavk::Model model = hyenavk::Model::load(context, s.model_path);
     hyenavk::StreamOptions stream_options;
     stream_options.streams = s.agents;
@@ -356,7 +108,7 @@ int run(Renderer& renderer, const Settings& s) {
     hyenavk::StreamSet streams = hyenavk::StreamSet::create(model, stream_options);
 
     const uint32_t features = model.input_features();
-    std::printf("device: %s\n", renderer.properties().deviceName);
+    std::printf("device: %s\n", engine.properties().deviceName);
     std::printf("model: %s, %u input features -> %u output features\n", model.arch().c_str(), features,
                 model.output_features());
     std::printf("mode: %s, agents: %u, ticks: %u\n", s.incremental ? "incremental" : "windowed (60 frames)",
@@ -491,8 +243,8 @@ int main(int argc, char** argv) {
             temporary = std::make_unique<TemporaryModel>();
             s.model_path = temporary->path();
         }
-        Renderer renderer(s.validation);
-        failed = run(renderer, s);
+        samples::EngineDevice engine("game_loop", s.validation);
+        failed = run(engine, s);
     } catch (const hyenavk::Error& e) {
         std::fprintf(stderr, "game_loop: hyenavk: %s: %s\n", hyenavk::to_string(e.code()), e.what());
         failed = 1;
@@ -502,7 +254,7 @@ int main(int argc, char** argv) {
     }
     // Counted up to and including the instance's destruction.
     if (s.validation) {
-        const uint64_t messages = validation_messages.load();
+        const uint64_t messages = samples::validation_messages.load();
         std::printf("validation messages: %llu\n", static_cast<unsigned long long>(messages));
         if (messages != 0) failed = 1;
     }

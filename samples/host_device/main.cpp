@@ -12,9 +12,9 @@
 // validation as hyenavk's own instances have it, and counts what its own debug messenger reports: hyenavk
 // attaches no messenger to an instance it borrows. Any message makes the program fail. --no-timeline creates
 // the device without timeline semaphores, as an engine targeting plain Vulkan 1.1 might, so that hyenavk
-// signals the engine's binary semaphore instead.
+// signals the engine's binary semaphore instead. The engine's instance and device are the ones
+// samples/common/engine_device.hpp sets up.
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -37,6 +37,8 @@
 #include <hyenavk/hyenavk.hpp>
 #include <hyenavk/model.hpp>
 
+#include "common/engine_device.hpp"
+
 namespace {
 
 constexpr uint32_t kBatch = 1;
@@ -49,44 +51,7 @@ constexpr VkDeviceSize kHeaderBytes = sizeof(uint32_t);
 // Longest the frame thread waits for one frame's GPU work before giving up.
 constexpr uint64_t kFrameTimeoutNs = 300'000'000'000ull;
 
-// Validation-layer messages at warning or error level, counted by the engine's messenger. It lives outside
-// every object because the messenger chained into vkCreateInstance also reports during vkDestroyInstance.
-std::atomic<uint64_t> validation_messages{0};
-
-VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                                     VkDebugUtilsMessageTypeFlagsEXT,
-                                                     const VkDebugUtilsMessengerCallbackDataEXT* data, void*) {
-    if (severity & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)) {
-        validation_messages.fetch_add(1);
-        std::fprintf(stderr, "host_device: [vulkan] %s\n", data && data->pMessage ? data->pMessage : "(no message)");
-    }
-    return VK_FALSE;
-}
-
-// The engine's own Vulkan failures; hyenavk reports its failures as hyenavk::Error.
-void check(VkResult result, const char* call) {
-    if (result != VK_SUCCESS)
-        throw std::runtime_error(std::string(call) + " failed with VkResult " + std::to_string(result));
-}
-
-bool has_layer(const char* name) {
-    uint32_t count = 0;
-    check(vkEnumerateInstanceLayerProperties(&count, nullptr), "vkEnumerateInstanceLayerProperties");
-    std::vector<VkLayerProperties> layers(count);
-    check(vkEnumerateInstanceLayerProperties(&count, layers.data()), "vkEnumerateInstanceLayerProperties");
-    return std::any_of(layers.begin(), layers.end(),
-                       [name](const VkLayerProperties& l) { return std::strcmp(l.layerName, name) == 0; });
-}
-
-bool has_instance_extension(const char* layer, const char* name) {
-    uint32_t count = 0;
-    check(vkEnumerateInstanceExtensionProperties(layer, &count, nullptr), "vkEnumerateInstanceExtensionProperties");
-    std::vector<VkExtensionProperties> extensions(count);
-    check(vkEnumerateInstanceExtensionProperties(layer, &count, extensions.data()),
-          "vkEnumerateInstanceExtensionProperties");
-    return std::any_of(extensions.begin(), extensions.end(),
-                       [name](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
-}
+using samples::check;
 
 std::string version_string(uint32_t version) {
     return std::to_string(VK_API_VERSION_MAJOR(version)) + "." + std::to_string(VK_API_VERSION_MINOR(version));
@@ -104,13 +69,14 @@ struct HostBuffer {
     }
 };
 
-// The stand-in for a game renderer: everything Vulkan that the engine creates, and destroys, itself.
+// The stand-in for a game renderer: everything Vulkan that the engine creates, and destroys, itself. The
+// instance, device and queue are samples::EngineDevice's; the command buffer, fence, semaphore and buffers
+// that the engine uses beside hyenavk are made here.
 class Renderer {
 public:
-    Renderer(bool validation, bool allow_timeline) {
+    Renderer(bool validation, bool allow_timeline) : engine_("host_device", validation, allow_timeline) {
         try {
-            create_instance(validation);
-            create_device(allow_timeline);
+            create_commands();
         } catch (...) {
             release();
             throw;
@@ -120,29 +86,11 @@ public:
     Renderer(const Renderer&) = delete;
     Renderer& operator=(const Renderer&) = delete;
 
-    // The device as hyenavk borrows it: what the engine created and exactly the features it enabled. Both
-    // sides submit to the one queue, hyenavk perhaps from its worker thread, so both take the queue lock.
-    hyenavk::BorrowedDevice lend() {
-        hyenavk::BorrowedDevice lent;
-        lent.instance = instance_;
-        lent.instance_api_version = api_version_;
-        lent.physical_device = physical_;
-        lent.device = device_;
-        lent.queue_family_index = family_;
-        lent.queue = queue_;
-        lent.lock_queue = [this] { queue_mutex_.lock(); };
-        lent.unlock_queue = [this] { queue_mutex_.unlock(); };
-        lent.enabled_extensions = setup_.extensions;
-        lent.storage_buffer_16bit_enabled = setup_.storage_buffer_16bit;
-        lent.shader_float16_enabled = setup_.shader_float16;
-        lent.storage_buffer_8bit_enabled = setup_.storage_buffer_8bit;
-        lent.shader_int8_enabled = setup_.shader_int8;
-        lent.timeline_semaphore_enabled = setup_.timeline_semaphore;
-        return lent;
-    }
+    // Both sides submit to the one queue, hyenavk perhaps from its worker thread, so both take the queue lock
+    // (see submit_after).
+    hyenavk::BorrowedDevice lend() { return engine_.lend(); }
 
-    const VkPhysicalDeviceProperties& properties() const { return properties_; }
-    bool validating() const { return messenger_ != VK_NULL_HANDLE; }
+    const VkPhysicalDeviceProperties& properties() const { return engine_.properties(); }
 
     // The engine's buffers for the model: the game-state window (header, then [batch, length, input_features]),
     // hyenavk's output (two slots, alternating by frame as a renderer's per-frame resources do) and the copy
@@ -162,7 +110,7 @@ public:
     VkSemaphore binary_semaphore() {
         if (binary_ == VK_NULL_HANDLE) {
             VkSemaphoreCreateInfo info{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-            check(vkCreateSemaphore(device_, &info, nullptr, &binary_), "vkCreateSemaphore");
+            check(vkCreateSemaphore(engine_.device(), &info, nullptr, &binary_), "vkCreateSemaphore");
         }
         return binary_;
     }
@@ -201,183 +149,44 @@ public:
         submit.commandBufferCount = 1;
         submit.pCommandBuffers = &command_buffer_;
         {
-            std::lock_guard lock(queue_mutex_);
-            check(vkQueueSubmit(queue_, 1, &submit, fence_), "vkQueueSubmit");
+            std::lock_guard lock(engine_.queue_mutex());
+            check(vkQueueSubmit(engine_.queue(), 1, &submit, fence_), "vkQueueSubmit");
         }
-        check(vkWaitForFences(device_, 1, &fence_, VK_TRUE, kFrameTimeoutNs), "vkWaitForFences");
-        check(vkResetFences(device_, 1, &fence_), "vkResetFences");
+        check(vkWaitForFences(engine_.device(), 1, &fence_, VK_TRUE, kFrameTimeoutNs), "vkWaitForFences");
+        check(vkResetFences(engine_.device(), 1, &fence_), "vkResetFences");
     }
 
 private:
-    void create_instance(bool validation) {
-        // As new as the loader offers, up to the 1.3 this program is written against; hyenavk needs 1.1.
-        uint32_t loader_version = VK_API_VERSION_1_0;
-        check(vkEnumerateInstanceVersion(&loader_version), "vkEnumerateInstanceVersion");
-        if (loader_version < VK_API_VERSION_1_1)
-            throw std::runtime_error("the Vulkan loader supports only Vulkan 1.0; hyenavk needs 1.1");
-        api_version_ = std::min<uint32_t>(loader_version, VK_API_VERSION_1_3);
-
-        std::vector<const char*> layers;
-        std::vector<const char*> extensions;
-        // Portability drivers (MoltenVK) are listed only to instances that ask for them.
-        const bool portability = has_instance_extension(nullptr, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
-        if (portability) extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
-        const char* layer = "VK_LAYER_KHRONOS_validation";
-        bool validation_features = false;
-        if (validation) {
-            if (!has_layer(layer))
-                throw std::runtime_error(
-                    "--validation needs VK_LAYER_KHRONOS_validation (Debian: vulkan-validationlayers)");
-            layers.push_back(layer);
-            extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
-            validation_features = has_instance_extension(layer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
-            if (validation_features) extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
-        }
-
-        VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
-        app.pApplicationName = "host_device";
-        app.pEngineName = "host_device";
-        app.apiVersion = api_version_;
-
-        VkDebugUtilsMessengerCreateInfoEXT messenger_info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
-        messenger_info.messageSeverity =
-            VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
-        messenger_info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-                                     VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                                     VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
-        messenger_info.pfnUserCallback = on_validation_message;
-        // Synchronization validation checks the barriers in hyenavk's command buffers as well as the engine's.
-        const VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
-        VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
-        features.enabledValidationFeatureCount = 1;
-        features.pEnabledValidationFeatures = enables;
-        features.pNext = &messenger_info;  // also reports during vkCreateInstance and vkDestroyInstance
-
-        VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
-        if (validation) info.pNext = validation_features ? static_cast<const void*>(&features) : &messenger_info;
-        if (portability) info.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
-        info.pApplicationInfo = &app;
-        info.enabledLayerCount = static_cast<uint32_t>(layers.size());
-        info.ppEnabledLayerNames = layers.data();
-        info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
-        info.ppEnabledExtensionNames = extensions.data();
-        check(vkCreateInstance(&info, nullptr, &instance_), "vkCreateInstance");
-
-        if (validation) {
-            const auto create_messenger = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-                vkGetInstanceProcAddr(instance_, "vkCreateDebugUtilsMessengerEXT"));
-            destroy_messenger_ = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
-                vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
-            if (!create_messenger || !destroy_messenger_)
-                throw std::runtime_error("the instance lacks VK_EXT_debug_utils entry points");
-            check(create_messenger(instance_, &messenger_info, nullptr, &messenger_), "vkCreateDebugUtilsMessengerEXT");
-        }
-    }
-
-    void create_device(bool allow_timeline) {
-        uint32_t count = 0;
-        check(vkEnumeratePhysicalDevices(instance_, &count, nullptr), "vkEnumeratePhysicalDevices");
-        if (count == 0) throw std::runtime_error("no Vulkan device");
-        std::vector<VkPhysicalDevice> physical_devices(count);
-        const VkResult listed = vkEnumeratePhysicalDevices(instance_, &count, physical_devices.data());
-        if (listed != VK_INCOMPLETE) check(listed, "vkEnumeratePhysicalDevices");
-        physical_ = physical_devices.front();
-        vkGetPhysicalDeviceProperties(physical_, &properties_);
-
-        // Ask hyenavk what it would like, and enable exactly that (less timeline semaphores with --no-timeline).
-        setup_ = hyenavk::required_device_setup(instance_, physical_, api_version_);
-        setup_.timeline_semaphore = setup_.timeline_semaphore && allow_timeline;
-        std::vector<const char*> extensions;
-        for (const auto& e : setup_.extensions) extensions.push_back(e.c_str());
-
-        // A feature struct is chained only where something in it is enabled: the ones promoted to core in 1.2
-        // must not appear on a 1.1 device that lacks their extension.
-        VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-        VkPhysicalDevice16BitStorageFeatures storage16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-        VkPhysicalDeviceShaderFloat16Int8Features float16_int8{
-            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-        VkPhysicalDevice8BitStorageFeatures storage8{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
-        VkPhysicalDeviceTimelineSemaphoreFeatures timeline{
-            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
-        void** next = &features.pNext;
-        auto link = [&next](auto& s) {
-            *next = &s;
-            next = &s.pNext;
-        };
-        if (setup_.storage_buffer_16bit) {
-            storage16.storageBuffer16BitAccess = VK_TRUE;
-            link(storage16);
-        }
-        if (setup_.shader_float16 || setup_.shader_int8) {
-            float16_int8.shaderFloat16 = setup_.shader_float16;
-            float16_int8.shaderInt8 = setup_.shader_int8;
-            link(float16_int8);
-        }
-        if (setup_.storage_buffer_8bit) {
-            storage8.storageBuffer8BitAccess = VK_TRUE;
-            link(storage8);
-        }
-        if (setup_.timeline_semaphore) {
-            timeline.timelineSemaphore = VK_TRUE;
-            link(timeline);
-        }
-
-        // A renderer's main queue: graphics and compute, else any family with compute.
-        uint32_t family_count = 0;
-        vkGetPhysicalDeviceQueueFamilyProperties(physical_, &family_count, nullptr);
-        std::vector<VkQueueFamilyProperties> families(family_count);
-        vkGetPhysicalDeviceQueueFamilyProperties(physical_, &family_count, families.data());
-        const auto has = [&](uint32_t family, VkQueueFlags flags) {
-            return (families[family].queueFlags & flags) == flags;
-        };
-        family_ = family_count;
-        for (uint32_t i = 0; i < family_count && family_ == family_count; ++i)
-            if (has(i, VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) family_ = i;
-        for (uint32_t i = 0; i < family_count && family_ == family_count; ++i)
-            if (has(i, VK_QUEUE_COMPUTE_BIT)) family_ = i;
-        if (family_ == family_count) throw std::runtime_error("the device has no compute queue");
-
-        const float priority = 1.0f;
-        VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-        queue_info.queueFamilyIndex = family_;
-        queue_info.queueCount = 1;
-        queue_info.pQueuePriorities = &priority;
-        VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-        device_info.pNext = &features;
-        device_info.queueCreateInfoCount = 1;
-        device_info.pQueueCreateInfos = &queue_info;
-        device_info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
-        device_info.ppEnabledExtensionNames = extensions.data();
-        check(vkCreateDevice(physical_, &device_info, nullptr, &device_), "vkCreateDevice");
-        vkGetDeviceQueue(device_, family_, 0, &queue_);
-
+    void create_commands() {
+        const VkDevice device = engine_.device();
         VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
         pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-        pool_info.queueFamilyIndex = family_;
-        check(vkCreateCommandPool(device_, &pool_info, nullptr, &command_pool_), "vkCreateCommandPool");
+        pool_info.queueFamilyIndex = engine_.queue_family();
+        check(vkCreateCommandPool(device, &pool_info, nullptr, &command_pool_), "vkCreateCommandPool");
         VkCommandBufferAllocateInfo allocate{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
         allocate.commandPool = command_pool_;
         allocate.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
         allocate.commandBufferCount = 1;
-        check(vkAllocateCommandBuffers(device_, &allocate, &command_buffer_), "vkAllocateCommandBuffers");
+        check(vkAllocateCommandBuffers(device, &allocate, &command_buffer_), "vkAllocateCommandBuffers");
         VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        check(vkCreateFence(device_, &fence_info, nullptr, &fence_), "vkCreateFence");
+        check(vkCreateFence(device, &fence_info, nullptr, &fence_), "vkCreateFence");
     }
 
     // Host-visible and coherent, so that neither the engine's writes nor its reads need a flush.
     HostBuffer create_buffer(VkDeviceSize size, VkBufferUsageFlags usage) {
+        const VkDevice device = engine_.device();
         HostBuffer b;
         b.size = size;
         VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
         info.size = size;
         info.usage = usage;
         info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-        check(vkCreateBuffer(device_, &info, nullptr, &b.buffer), "vkCreateBuffer");
+        check(vkCreateBuffer(device, &info, nullptr, &b.buffer), "vkCreateBuffer");
         buffers_.push_back(b.buffer);  // owned from here on, whatever fails next
         VkMemoryRequirements requirements;
-        vkGetBufferMemoryRequirements(device_, b.buffer, &requirements);
+        vkGetBufferMemoryRequirements(device, b.buffer, &requirements);
         VkPhysicalDeviceMemoryProperties memory;
-        vkGetPhysicalDeviceMemoryProperties(physical_, &memory);
+        vkGetPhysicalDeviceMemoryProperties(engine_.physical_device(), &memory);
         const VkMemoryPropertyFlags wanted = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
         uint32_t type = memory.memoryTypeCount;
         for (uint32_t i = 0; i < memory.memoryTypeCount && type == memory.memoryTypeCount; ++i)
@@ -387,42 +196,26 @@ private:
         VkMemoryAllocateInfo allocate{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
         allocate.allocationSize = requirements.size;
         allocate.memoryTypeIndex = type;
-        check(vkAllocateMemory(device_, &allocate, nullptr, &b.memory), "vkAllocateMemory");
+        check(vkAllocateMemory(device, &allocate, nullptr, &b.memory), "vkAllocateMemory");
         memories_.push_back(b.memory);
-        check(vkBindBufferMemory(device_, b.buffer, b.memory, 0), "vkBindBufferMemory");
-        check(vkMapMemory(device_, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
+        check(vkBindBufferMemory(device, b.buffer, b.memory, 0), "vkBindBufferMemory");
+        check(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
         return b;
     }
 
-    // Everything in reverse order of creation; safe on a partly built renderer.
+    // What the engine made on the device, in reverse order of creation and safe on a partly built renderer;
+    // the device itself goes after this, with engine_.
     void release() noexcept {
-        if (device_ != VK_NULL_HANDLE) {
-            vkDeviceWaitIdle(device_);
-            for (VkBuffer b : buffers_) vkDestroyBuffer(device_, b, nullptr);
-            for (VkDeviceMemory m : memories_) vkFreeMemory(device_, m, nullptr);  // unmaps too
-            if (binary_ != VK_NULL_HANDLE) vkDestroySemaphore(device_, binary_, nullptr);
-            if (fence_ != VK_NULL_HANDLE) vkDestroyFence(device_, fence_, nullptr);
-            if (command_pool_ != VK_NULL_HANDLE) vkDestroyCommandPool(device_, command_pool_, nullptr);
-            vkDestroyDevice(device_, nullptr);
-            device_ = VK_NULL_HANDLE;
-        }
-        if (messenger_ != VK_NULL_HANDLE) destroy_messenger_(instance_, messenger_, nullptr);
-        messenger_ = VK_NULL_HANDLE;
-        if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
-        instance_ = VK_NULL_HANDLE;
+        const VkDevice device = engine_.device();
+        vkDeviceWaitIdle(device);
+        for (VkBuffer b : buffers_) vkDestroyBuffer(device, b, nullptr);
+        for (VkDeviceMemory m : memories_) vkFreeMemory(device, m, nullptr);  // unmaps too
+        if (binary_ != VK_NULL_HANDLE) vkDestroySemaphore(device, binary_, nullptr);
+        if (fence_ != VK_NULL_HANDLE) vkDestroyFence(device, fence_, nullptr);
+        if (command_pool_ != VK_NULL_HANDLE) vkDestroyCommandPool(device, command_pool_, nullptr);
     }
 
-    VkInstance instance_ = VK_NULL_HANDLE;
-    uint32_t api_version_ = VK_API_VERSION_1_1;
-    VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
-    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger_ = nullptr;
-    VkPhysicalDevice physical_ = VK_NULL_HANDLE;
-    VkPhysicalDeviceProperties properties_{};
-    hyenavk::DeviceSetup setup_;
-    uint32_t family_ = 0;
-    VkDevice device_ = VK_NULL_HANDLE;
-    VkQueue queue_ = VK_NULL_HANDLE;
-    std::mutex queue_mutex_;
+    samples::EngineDevice engine_;  // first in, so last out: everything below lives on its device
     VkCommandPool command_pool_ = VK_NULL_HANDLE;
     VkCommandBuffer command_buffer_ = VK_NULL_HANDLE;
     VkFence fence_ = VK_NULL_HANDLE;
@@ -628,7 +421,7 @@ int main(int argc, char** argv) {
     }
     // Counted up to and including the instance's destruction.
     if (validation) {
-        const uint64_t messages = validation_messages.load();
+        const uint64_t messages = samples::validation_messages.load();
         std::printf("validation messages: %llu\n", static_cast<unsigned long long>(messages));
         if (messages != 0) failed = 1;
     }

@@ -33,6 +33,7 @@
 #include <hyenavk/stream.hpp>
 
 #include "common/engine_device.hpp"
+#include "common/temporary_model.hpp"
 
 namespace {
 
@@ -182,26 +183,6 @@ int run(samples::EngineDevice& engine, const Settings& s) {
     return failed;
 }
 
-// The default encoder written to a temporary file that goes away with this object.
-class TemporaryModel {
-public:
-    TemporaryModel() {
-        char name[] = "/tmp/game_loop_XXXXXX";
-        const int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error(std::string("mkstemp: ") + std::strerror(errno));
-        close(fd);
-        path_ = name;
-        hyenavk::write_random_model(path_, R"({"embed_dim": 287})", 1);
-    }
-    ~TemporaryModel() { unlink(path_.c_str()); }
-    TemporaryModel(const TemporaryModel&) = delete;
-    TemporaryModel& operator=(const TemporaryModel&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
-
 bool parse_count(const char* text, uint32_t& value) {
     const std::string_view s = text ? text : "";
     const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
@@ -238,9 +219,9 @@ int main(int argc, char** argv) {
 
     int failed = 0;
     try {
-        std::unique_ptr<TemporaryModel> temporary;
+        std::unique_ptr<samples::TemporaryModel> temporary;
         if (s.model_path.empty()) {
-            temporary = std::make_unique<TemporaryModel>();
+            temporary = std::make_unique<samples::TemporaryModel>("game_loop");
             s.model_path = temporary->path();
         }
         samples::EngineDevice engine("game_loop", s.validation);

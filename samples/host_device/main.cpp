@@ -38,6 +38,7 @@
 #include <hyenavk/model.hpp>
 
 #include "common/engine_device.hpp"
+#include "common/temporary_model.hpp"
 
 namespace {
 
@@ -358,26 +359,6 @@ int run(Renderer& renderer, const std::string& model_path) {
     return failed;
 }
 
-// The default encoder written to a temporary file that goes away with this object.
-class TemporaryModel {
-public:
-    TemporaryModel() {
-        char name[] = "/tmp/host_device_XXXXXX";
-        const int fd = mkstemp(name);
-        if (fd < 0) throw std::runtime_error(std::string("mkstemp: ") + std::strerror(errno));
-        close(fd);
-        path_ = name;
-        hyenavk::write_random_model(path_, R"({"embed_dim": 287})", 1);
-    }
-    ~TemporaryModel() { unlink(path_.c_str()); }
-    TemporaryModel(const TemporaryModel&) = delete;
-    TemporaryModel& operator=(const TemporaryModel&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -405,9 +386,9 @@ int main(int argc, char** argv) {
 
     int failed = 0;
     try {
-        std::unique_ptr<TemporaryModel> temporary;
+        std::unique_ptr<samples::TemporaryModel> temporary;
         if (model_path.empty()) {
-            temporary = std::make_unique<TemporaryModel>();
+            temporary = std::make_unique<samples::TemporaryModel>("host_device");
             model_path = temporary->path();
         }
         Renderer renderer(validation, allow_timeline);

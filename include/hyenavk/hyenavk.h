@@ -337,7 +337,8 @@ HYENAVK_API hyenavk_status hyenavk_stream_set_create(hyenavk_model model, const 
                                                      hyenavk_stream_set* set);
 HYENAVK_API void hyenavk_stream_set_destroy(hyenavk_stream_set set);
 /* frames: [streams, input_features] (frame_count floats), one new frame per stream; output receives
- * [streams, output_features] (output_count must be at least that). */
+ * [streams, output_features] (output_count must be at least that). NaN and Inf in frames are refused with their
+ * position unless the model was loaded with check_finite = 0. */
 HYENAVK_API hyenavk_status hyenavk_stream_set_push(hyenavk_stream_set set, const float* frames, uint64_t frame_count,
                                                    float* output, uint64_t output_count);
 /* One stream, or all, starts over. */

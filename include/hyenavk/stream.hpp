@@ -48,6 +48,7 @@ public:
     uint64_t steps(uint32_t stream) const;
 
     // frames is [streams, input_features], one new frame per stream; returns [streams, output_features].
+    // NaN and Inf are refused with their position unless the model was loaded with check_finite = false.
     std::vector<float> push(std::span<const float> frames);
     // One stream, or all, starts over (an agent leaves and another joins in its place).
     void reset(uint32_t stream);

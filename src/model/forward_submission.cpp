@@ -8,6 +8,7 @@
 #include "gpu/transfer.hpp"
 #include "gpu/vk_check.hpp"
 #include "io/float16.hpp"
+#include "model/non_finite.hpp"
 
 namespace hyenavk {
 namespace {
@@ -134,14 +135,14 @@ constexpr VkAccessFlags kWorkAccess = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHAD
                                       VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
 
 void check_finite(std::span<const float> input, uint32_t length, uint32_t features) {
-    for (size_t i = 0; i < input.size(); ++i)
-        if (!std::isfinite(input[i])) {
-            const uint64_t per_batch = uint64_t(length) * features;
-            throw Error(ErrorCode::InvalidArgument,
-                        std::string("input holds ") + (std::isnan(input[i]) ? "NaN" : "Inf") + " at [" +
-                            std::to_string(i / per_batch) + ", " + std::to_string(i % per_batch / features) + ", " +
-                            std::to_string(i % features) + "] (--no-finite-check skips this check)");
-        }
+    const auto bad = first_non_finite(input);
+    if (!bad) return;
+    const size_t i = bad->index;
+    const uint64_t per_batch = uint64_t(length) * features;
+    throw Error(ErrorCode::InvalidArgument, std::string("input holds ") + bad->kind + " at [" +
+                                                std::to_string(i / per_batch) + ", " +
+                                                std::to_string(i % per_batch / features) + ", " +
+                                                std::to_string(i % features) + "] (--no-finite-check skips this check)");
 }
 
 void check_request(const detail::ContextImpl& ctx, const PreparedForward& fw, const ForwardRequest& r,

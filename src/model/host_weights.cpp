@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "io/safetensors.hpp"
+#include "model/non_finite.hpp"
 
 namespace hyenavk::model {
 
@@ -26,12 +27,10 @@ HostWeights HostWeights::from_file(const io::SafetensorsFile& file, const std::v
             throw Error(ErrorCode::Format, file.path() + ": tensor '" + spec.name + "' has shape " +
                                                shape_string(info.shape) + ", expected " + shape_string(spec.shape));
         HostTensor t{spec.shape, file.read_f32(spec.name)};
-        if (check_finite)
-            for (size_t i = 0; i < t.data.size(); ++i)
-                if (!std::isfinite(t.data[i]))
-                    throw Error(ErrorCode::Format, file.path() + ": tensor '" + spec.name + "' holds " +
-                                                       (std::isnan(t.data[i]) ? "NaN" : "Inf") + " at flat index " +
-                                                       std::to_string(i) + " (--no-finite-check skips this check)");
+        if (const auto bad = check_finite ? first_non_finite(t.data) : std::nullopt)
+            throw Error(ErrorCode::Format, file.path() + ": tensor '" + spec.name + "' holds " + bad->kind +
+                                               " at flat index " + std::to_string(bad->index) +
+                                               " (--no-finite-check skips this check)");
         w.tensors_.emplace(spec.name, std::move(t));
     }
     for (const std::string& name : file.names())

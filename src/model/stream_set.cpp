@@ -1,9 +1,9 @@
 // The public StreamSet over the device's incremental stream (model/striped_hyena_stream_gpu).
 #include "hyenavk/stream.hpp"
 
-#include <cmath>
 
 #include "model/architecture.hpp"
+#include "model/non_finite.hpp"
 #include "model/striped_hyena_gpu.hpp"
 #include "model/striped_hyena_stream_gpu.hpp"
 
@@ -45,14 +45,13 @@ uint32_t StreamSet::streams() const { return impl_->stream.streams(); }
 uint64_t StreamSet::steps(uint32_t stream) const { return impl_->stream.steps(stream); }
 std::vector<float> StreamSet::push(std::span<const float> frames) {
     // As for a forward's input: one NaN would poison the stream's caches for good.
-    if (impl_->check_finite && frames.size() == uint64_t(streams()) * impl_->stream.input_features())
-        for (size_t i = 0; i < frames.size(); ++i)
-            if (!std::isfinite(frames[i]))
-                throw Error(ErrorCode::InvalidArgument,
-                            std::string("frames hold ") + (std::isnan(frames[i]) ? "NaN" : "Inf") + " at [stream " +
-                                std::to_string(i / impl_->stream.input_features()) + ", feature " +
-                                std::to_string(i % impl_->stream.input_features()) +
-                                "] (LoadOptions::check_finite = false skips this check)");
+    const uint32_t features = impl_->stream.input_features();
+    if (impl_->check_finite && frames.size() == uint64_t(streams()) * features)
+        if (const auto bad = model::first_non_finite(frames))
+            throw Error(ErrorCode::InvalidArgument, std::string("frames hold ") + bad->kind + " at [stream " +
+                                                        std::to_string(bad->index / features) + ", feature " +
+                                                        std::to_string(bad->index % features) +
+                                                        "] (LoadOptions::check_finite = false skips this check)");
     return impl_->stream.push(frames);
 }
 void StreamSet::reset(uint32_t stream) { impl_->stream.reset(stream); }

@@ -9,9 +9,6 @@ using namespace hyenavk::c_api;
 
 namespace {
 
-void require_model(hyenavk_model model, const char* function) {
-    require(model != nullptr, std::string(function) + ": model is NULL");
-}
 
 ForwardRequest to_request(const hyenavk_forward_request& r) {
     require(r.input != nullptr || r.input_count == 0, "hyenavk_forward_request: input is NULL but input_count is " +
@@ -46,7 +43,7 @@ hyenavk_status hyenavk_model_submit(hyenavk_model model, const hyenavk_forward_r
                                     hyenavk_completion* completion) {
     return guard([&] {
         if (completion) *completion = nullptr;
-        require_model(model, "hyenavk_model_submit");
+        require_handle(model, "hyenavk_model_submit", "model");
         require(request != nullptr, "hyenavk_model_submit: request is NULL");
         hyenavk_forward_request defaults;
         hyenavk_forward_request_init(&defaults);
@@ -88,7 +85,7 @@ void hyenavk_completion_destroy(hyenavk_completion completion) { delete completi
 
 hyenavk_status hyenavk_model_prepare(hyenavk_model model, uint32_t batch, uint32_t length, uint32_t full_sequence) {
     return guard([&] {
-        require_model(model, "hyenavk_model_prepare");
+        require_handle(model, "hyenavk_model_prepare", "model");
         model->model.prepare(batch, length, full_sequence != 0);
     });
 }
@@ -96,7 +93,7 @@ hyenavk_status hyenavk_model_prepare(hyenavk_model model, uint32_t batch, uint32
 hyenavk_status hyenavk_model_prepare_async(hyenavk_model model, uint32_t batch, uint32_t length,
                                            uint32_t full_sequence) {
     return guard([&] {
-        require_model(model, "hyenavk_model_prepare_async");
+        require_handle(model, "hyenavk_model_prepare_async", "model");
         // The future is dropped: a failed build is tried again, and reported, by the shape's next submit.
         (void)model->model.prepare_async(batch, length, full_sequence != 0);
     });
@@ -113,7 +110,7 @@ int hyenavk_model_prepared(hyenavk_model model, uint32_t batch, uint32_t length,
 
 hyenavk_status hyenavk_model_wait_idle(hyenavk_model model) {
     return guard([&] {
-        require_model(model, "hyenavk_model_wait_idle");
+        require_handle(model, "hyenavk_model_wait_idle", "model");
         model->model.wait_idle();
     });
 }

@@ -38,6 +38,11 @@ inline void require(bool condition, const std::string& message) {
     if (!condition) throw Error(ErrorCode::InvalidArgument, message);
 }
 
+// `handle` (a model, a stream set, ...) passed to `function` is not NULL.
+inline void require_handle(const void* handle, const char* function, const char* name) {
+    require(handle != nullptr, std::string(function) + ": " + name + " is NULL");
+}
+
 // The caller's struct read over `defaults`: the first struct_size bytes are the caller's, the rest keep the
 // defaults (a caller built against an older, shorter struct). NULL gives the defaults.
 template <class T>

@@ -17,9 +17,6 @@ uint64_t output_count_of(const Model& model, uint32_t batch, uint32_t length, bo
     return count;
 }
 
-void require_model(hyenavk_model model, const char* function) {
-    require(model != nullptr, std::string(function) + ": model is NULL");
-}
 
 }  // namespace
 
@@ -75,7 +72,7 @@ void hyenavk_model_info_init(hyenavk_model_info* info) {
 
 hyenavk_status hyenavk_model_info_get(hyenavk_model model, hyenavk_model_info* info) {
     return guard([&] {
-        require_model(model, "hyenavk_model_info_get");
+        require_handle(model, "hyenavk_model_info_get", "model");
         const Model& m = model->model;
         hyenavk_model_info out{};
         copy_string(out.arch, m.arch());
@@ -92,7 +89,7 @@ const char* hyenavk_model_config_json(hyenavk_model model) { return model ? mode
 hyenavk_status hyenavk_model_output_count(hyenavk_model model, uint32_t batch, uint32_t length, uint32_t full_sequence,
                                           uint64_t* count) {
     return guard([&] {
-        require_model(model, "hyenavk_model_output_count");
+        require_handle(model, "hyenavk_model_output_count", "model");
         require(count != nullptr, "hyenavk_model_output_count: count is NULL");
         *count = output_count_of(model->model, batch, length, full_sequence != 0);
     });
@@ -101,7 +98,7 @@ hyenavk_status hyenavk_model_output_count(hyenavk_model model, uint32_t batch, u
 hyenavk_status hyenavk_model_forward(hyenavk_model model, const float* input, uint64_t input_count, uint32_t batch,
                                      uint32_t length, uint32_t full_sequence, float* output, uint64_t output_count) {
     return guard([&] {
-        require_model(model, "hyenavk_model_forward");
+        require_handle(model, "hyenavk_model_forward", "model");
         require(input != nullptr || input_count == 0, "hyenavk_model_forward: input is NULL");
         require(output != nullptr, "hyenavk_model_forward: output is NULL");
         Model& m = model->model;
@@ -125,7 +122,7 @@ void hyenavk_memory_plan_init(hyenavk_memory_plan* plan) {
 hyenavk_status hyenavk_model_memory_plan(hyenavk_model model, uint32_t batch, uint32_t length, uint32_t full_sequence,
                                          hyenavk_memory_plan* plan) {
     return guard([&] {
-        require_model(model, "hyenavk_model_memory_plan");
+        require_handle(model, "hyenavk_model_memory_plan", "model");
         const MemoryPlan p = model->model.memory_plan(batch, length, full_sequence != 0);
         hyenavk_memory_plan out{};
         out.total_bytes = p.total_bytes;

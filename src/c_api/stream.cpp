@@ -15,9 +15,6 @@ struct hyenavk_stream_set_t {
 
 namespace {
 
-void require_set(hyenavk_stream_set set, const char* function) {
-    require(set != nullptr, std::string(function) + ": set is NULL");
-}
 
 }  // namespace
 
@@ -57,7 +54,7 @@ void hyenavk_stream_set_destroy(hyenavk_stream_set set) { delete set; }
 hyenavk_status hyenavk_stream_set_push(hyenavk_stream_set set, const float* frames, uint64_t frame_count,
                                        float* output, uint64_t output_count) {
     return guard([&] {
-        require_set(set, "hyenavk_stream_set_push");
+        require_handle(set, "hyenavk_stream_set_push", "set");
         require(frames != nullptr || frame_count == 0, "hyenavk_stream_set_push: frames is NULL");
         require(output != nullptr, "hyenavk_stream_set_push: output is NULL");
         const uint64_t needed = uint64_t(set->set.streams()) * set->output_features;
@@ -70,21 +67,21 @@ hyenavk_status hyenavk_stream_set_push(hyenavk_stream_set set, const float* fram
 
 hyenavk_status hyenavk_stream_set_reset(hyenavk_stream_set set, uint32_t stream) {
     return guard([&] {
-        require_set(set, "hyenavk_stream_set_reset");
+        require_handle(set, "hyenavk_stream_set_reset", "set");
         set->set.reset(stream);
     });
 }
 
 hyenavk_status hyenavk_stream_set_reset_all(hyenavk_stream_set set) {
     return guard([&] {
-        require_set(set, "hyenavk_stream_set_reset_all");
+        require_handle(set, "hyenavk_stream_set_reset_all", "set");
         set->set.reset_all();
     });
 }
 
 hyenavk_status hyenavk_stream_set_steps(hyenavk_stream_set set, uint32_t stream, uint64_t* steps) {
     return guard([&] {
-        require_set(set, "hyenavk_stream_set_steps");
+        require_handle(set, "hyenavk_stream_set_steps", "set");
         require(steps != nullptr, "hyenavk_stream_set_steps: steps is NULL");
         *steps = set->set.steps(stream);
     });
@@ -92,7 +89,7 @@ hyenavk_status hyenavk_stream_set_steps(hyenavk_stream_set set, uint32_t stream,
 
 hyenavk_status hyenavk_stream_set_save(hyenavk_stream_set set, uint32_t stream, void* state, uint64_t* size) {
     return guard([&] {
-        require_set(set, "hyenavk_stream_set_save");
+        require_handle(set, "hyenavk_stream_set_save", "set");
         require(size != nullptr, "hyenavk_stream_set_save: size is NULL");
         const std::vector<uint8_t> bytes = set->set.save(stream);
         if (!state) {
@@ -108,7 +105,7 @@ hyenavk_status hyenavk_stream_set_save(hyenavk_stream_set set, uint32_t stream, 
 
 hyenavk_status hyenavk_stream_set_restore(hyenavk_stream_set set, uint32_t stream, const void* state, uint64_t size) {
     return guard([&] {
-        require_set(set, "hyenavk_stream_set_restore");
+        require_handle(set, "hyenavk_stream_set_restore", "set");
         require(state != nullptr || size == 0, "hyenavk_stream_set_restore: state is NULL");
         set->set.restore(stream, std::span<const uint8_t>(static_cast<const uint8_t*>(state), size));
     });

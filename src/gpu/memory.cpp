@@ -86,9 +86,14 @@ uint32_t MemoryPools::pick_memory_type(uint32_t type_bits, Lifetime lifetime, in
     return UINT32_MAX;
 }
 
+VkDeviceSize MemoryPools::reserved_total() const {
+    VkDeviceSize total = 0;
+    for (VkDeviceSize r : stats_.reserved) total += r;
+    return total;
+}
+
 size_t MemoryPools::add_block(int lifetime, VkDeviceSize size) {
-    VkDeviceSize held = 0;
-    for (VkDeviceSize r : stats_.reserved) held += r;
+    const VkDeviceSize held = reserved_total();
     if (budget_ && held + size > budget_)
         throw Error(ErrorCode::OutOfMemory, "device memory budget exceeded: hyenavk holds " + mib(held) + " and needs " +
                                                 mib(size) + " more, beyond the budget of " + mib(budget_) +
@@ -138,9 +143,7 @@ size_t MemoryPools::add_block(int lifetime, VkDeviceSize size) {
     block->free.emplace(0, size);
     stats_.reserved[lifetime] += size;
 
-    VkDeviceSize total = 0;
-    for (VkDeviceSize r : stats_.reserved) total += r;
-    stats_.peak_reserved = std::max(stats_.peak_reserved, total);
+    stats_.peak_reserved = std::max(stats_.peak_reserved, reserved_total());
     auto& list = blocks_[lifetime];
     for (size_t i = 0; i < list.size(); ++i)
         if (list[i]->memory == VK_NULL_HANDLE) {
@@ -194,9 +197,7 @@ Allocation MemoryPools::allocate(Lifetime lifetime, VkDeviceSize size) {
     VkDeviceSize block = std::max(reserved, std::min(base, max_alloc));
     // Where a whole block would overrun the budget, the block is just the request: a tight budget then holds
     // exactly what is used.
-    VkDeviceSize held = 0;
-    for (VkDeviceSize r : stats_.reserved) held += r;
-    if (budget_ && held + block > budget_) block = reserved;
+    if (budget_ && reserved_total() + block > budget_) block = reserved;
     return take(l, add_block(l, block), size, reserved);
 }
 

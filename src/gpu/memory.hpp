@@ -119,6 +119,7 @@ private:
     void destroy_block(int lifetime, size_t index);
     void free_range(int lifetime, size_t block, VkDeviceSize offset, VkDeviceSize size);
     size_t add_block(int lifetime, VkDeviceSize size);
+    VkDeviceSize reserved_total() const;  // every lifetime's blocks together; under mutex_
     uint32_t pick_memory_type(uint32_t type_bits, Lifetime lifetime, int attempt) const;
 
     Device& device_;

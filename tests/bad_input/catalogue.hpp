@@ -44,6 +44,10 @@ void destroy_counted_c_context(hyenavk_context context);
 // The small striped_hyena config the catalogue's files use, as JSON.
 extern const char* const kTinyConfig;
 constexpr uint32_t kTinyFeatures = 4, kTinyOutputs = 8, kTinyWindow = 6;
+// `count` input steps of the tiny model, every value `value`.
+inline std::vector<float> tiny_frames(size_t count, float value = 0.5f) {
+    return std::vector<float>(count * kTinyFeatures, value);
+}
 
 struct TensorPart {
     std::string name;

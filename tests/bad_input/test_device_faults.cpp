@@ -15,11 +15,9 @@
 namespace hyenavk::test {
 namespace {
 
-std::vector<float> frames(size_t count) { return std::vector<float>(count * kTinyFeatures, 0.5f); }
-
 // One forward of the tiny model from and to host memory.
 struct HostForward {
-    std::vector<float> input = frames(kTinyWindow);
+    std::vector<float> input = tiny_frames(kTinyWindow);
     std::vector<float> output = std::vector<float>(kTinyOutputs);
     ForwardRequest request;
     HostForward(const HostForward&) = delete;
@@ -30,11 +28,11 @@ struct HostForward {
     }
 };
 
-// The reference output of the tiny model on frames(kTinyWindow), from a healthy context.
+// The reference output of the tiny model on tiny_frames(kTinyWindow), from a healthy context.
 std::vector<float> healthy_output(const std::string& path) {
     OwnContext ctx;
     Model model = Model::load(*ctx, path);
-    return model.forward(frames(kTinyWindow), 1, kTinyWindow);
+    return model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow);
 }
 
 }  // namespace
@@ -51,7 +49,7 @@ TEST_CASE("sizes beyond the device's limits and the memory budget are refused be
         expect_error(ErrorCode::DeviceLimit, "L = 4294967295 needs", [&] { model.prepare(1, 0xffffffffu); });
         expect_error(ErrorCode::DeviceLimit, "B = 4294967295, L = 6 needs", [&] { model.prepare(0xffffffffu, kTinyWindow); });
         expect_error(ErrorCode::DeviceLimit, "storage-buffer range", [&] { model.memory_plan(65536, 65536); });
-        CHECK(model.forward(frames(kTinyWindow), 1, kTinyWindow).size() == kTinyOutputs);
+        CHECK(model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow).size() == kTinyOutputs);
     }
     SUBCASE("a memory budget smaller than the weights") {
         ContextOptions options;
@@ -65,7 +63,7 @@ TEST_CASE("sizes beyond the device's limits and the memory budget are refused be
         OwnContext ctx(options);
         Model model = Model::load(*ctx, file.str());
         expect_error(ErrorCode::OutOfMemory, "budget", [&] { model.prepare(16, 8192); });
-        CHECK(model.forward(frames(kTinyWindow), 1, kTinyWindow).size() == kTinyOutputs);
+        CHECK(model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow).size() == kTinyOutputs);
     }
     SUBCASE("a storage-buffer range too small for one weight row") {
         ContextOptions options;
@@ -73,7 +71,7 @@ TEST_CASE("sizes beyond the device's limits and the memory budget are refused be
         OwnContext ctx(options);
         expect_error(ErrorCode::DeviceLimit, "maxStorageBufferRange", [&] {
             Model model = Model::load(*ctx, file.str());
-            model.forward(frames(kTinyWindow), 1, kTinyWindow);
+            model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow);
         });
     }
 }
@@ -91,9 +89,9 @@ TEST_CASE("an injected allocation failure is reported and the context stays usab
     // A new shape needs new memory: its first forward fails, and no half-built plan is left behind.
     inject_fault(*ctx, InjectedFault::OutOfDeviceMemory);
     expect_error(ErrorCode::OutOfMemory, "device memory exhausted",
-                 [&] { model.forward(frames(64 * kTinyWindow), 64, kTinyWindow); });
-    CHECK(model.forward(frames(64 * kTinyWindow), 64, kTinyWindow).size() == 64 * kTinyOutputs);
-    CHECK(model.forward(frames(kTinyWindow), 1, kTinyWindow) == expected);
+                 [&] { model.forward(tiny_frames(64 * kTinyWindow), 64, kTinyWindow); });
+    CHECK(model.forward(tiny_frames(64 * kTinyWindow), 64, kTinyWindow).size() == 64 * kTinyOutputs);
+    CHECK(model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow) == expected);
 }
 
 TEST_CASE("an injected lost device: reported, every later call fails cleanly, a new context works") {
@@ -105,14 +103,14 @@ TEST_CASE("an injected lost device: reported, every later call fails cleanly, a 
         OwnContext ctx;
         Model model = Model::load(*ctx, file.str());
         StreamSet set = StreamSet::create(model);
-        CHECK(model.forward(frames(kTinyWindow), 1, kTinyWindow) == expected);
+        CHECK(model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow) == expected);
         inject_fault(*ctx, InjectedFault::DeviceLost);
         expect_error(ErrorCode::DeviceLost, "VK_ERROR_DEVICE_LOST",
-                     [&] { model.forward(frames(kTinyWindow), 1, kTinyWindow); });
+                     [&] { model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow); });
         // Everything that needs the device now says so, on every object of the context.
-        expect_error(ErrorCode::DeviceLost, "lost", [&] { model.forward(frames(kTinyWindow), 1, kTinyWindow); });
-        expect_error(ErrorCode::DeviceLost, "lost", [&] { model.forward(frames(3), 1, 3); });
-        expect_error(ErrorCode::DeviceLost, "lost", [&] { set.push(frames(1)); });
+        expect_error(ErrorCode::DeviceLost, "lost", [&] { model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow); });
+        expect_error(ErrorCode::DeviceLost, "lost", [&] { model.forward(tiny_frames(3), 1, 3); });
+        expect_error(ErrorCode::DeviceLost, "lost", [&] { set.push(tiny_frames(1)); });
         expect_error(ErrorCode::DeviceLost, "lost", [&] { set.save(0); });
         expect_error(ErrorCode::DeviceLost, "lost", [&] { Model::load(*ctx, file.str()); });
         expect_error(ErrorCode::DeviceLost, "lost", [&] { StreamSet::create(model); });
@@ -127,11 +125,11 @@ TEST_CASE("an injected lost device: reported, every later call fails cleanly, a 
         StreamOptions two;
         two.streams = 2;
         StreamSet set = StreamSet::create(model, two);
-        set.push(frames(2));
+        set.push(tiny_frames(2));
         inject_fault(*ctx, InjectedFault::DeviceLost);
-        expect_error(ErrorCode::DeviceLost, "VK_ERROR_DEVICE_LOST", [&] { set.push(frames(2)); });
-        expect_error(ErrorCode::DeviceLost, "lost", [&] { set.push(frames(2)); });
-        expect_error(ErrorCode::DeviceLost, "lost", [&] { model.forward(frames(kTinyWindow), 1, kTinyWindow); });
+        expect_error(ErrorCode::DeviceLost, "VK_ERROR_DEVICE_LOST", [&] { set.push(tiny_frames(2)); });
+        expect_error(ErrorCode::DeviceLost, "lost", [&] { set.push(tiny_frames(2)); });
+        expect_error(ErrorCode::DeviceLost, "lost", [&] { model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow); });
     }
     SUBCASE("lost during an asynchronous submit") {
         OwnContext ctx;
@@ -146,7 +144,7 @@ TEST_CASE("an injected lost device: reported, every later call fails cleanly, a 
         hyenavk_context c = counted_c_context();
         hyenavk_model m = nullptr;
         REQUIRE(hyenavk_model_load(c, file.str().c_str(), nullptr, &m) == HYENAVK_OK);
-        const std::vector<float> x = frames(kTinyWindow);
+        const std::vector<float> x = tiny_frames(kTinyWindow);
         std::vector<float> y(kTinyOutputs);
         REQUIRE(hyenavk_context_inject_fault(c, HYENAVK_FAULT_DEVICE_LOST) == HYENAVK_OK);
         for (int call = 0; call < 2; ++call)
@@ -160,7 +158,7 @@ TEST_CASE("an injected lost device: reported, every later call fails cleanly, a 
     // After any of the above, a new context on the same device works and gives the same output.
     OwnContext fresh;
     Model model = Model::load(*fresh, file.str());
-    CHECK(model.forward(frames(kTinyWindow), 1, kTinyWindow) == expected);
+    CHECK(model.forward(tiny_frames(kTinyWindow), 1, kTinyWindow) == expected);
 }
 
 TEST_SUITE_END();

@@ -14,8 +14,6 @@
 namespace hyenavk::test {
 namespace {
 
-std::vector<float> frames(size_t count, float value = 0.5f) { return std::vector<float>(count * kTinyFeatures, value); }
-
 // .npy bytes: a v1.0 preamble, `header` padded to 64 bytes, then `data_bytes` zero bytes.
 std::vector<uint8_t> npy_bytes(const std::string& header, size_t data_bytes) {
     std::string text = header;
@@ -40,7 +38,7 @@ TEST_CASE("bad forward inputs: non-finite values, empty and mis-sized shapes") {
     Model model = Model::load(*ctx, file.str());
     const uint32_t L = kTinyWindow;
 
-    std::vector<float> x = frames(2 * L);
+    std::vector<float> x = tiny_frames(2 * L);
     x[(1 * L + 2) * kTinyFeatures + 3] = NAN;
     expect_error(ErrorCode::InvalidArgument, "NaN at [1, 2, 3]", [&] { model.forward(x, 2, L); });
     x[(1 * L + 2) * kTinyFeatures + 3] = 0.5f;
@@ -52,14 +50,14 @@ TEST_CASE("bad forward inputs: non-finite values, empty and mis-sized shapes") {
     // One feature too few per step: the count no longer matches [batch, length, features].
     const std::vector<float> short_rows(2 * L * (kTinyFeatures - 1), 0.5f);
     expect_error(ErrorCode::InvalidArgument, "needs", [&] { model.forward(short_rows, 2, L); });
-    expect_error(ErrorCode::InvalidArgument, "needs", [&] { model.forward(frames(2 * L + 1), 2, L); });
+    expect_error(ErrorCode::InvalidArgument, "needs", [&] { model.forward(tiny_frames(2 * L + 1), 2, L); });
 
     ForwardRequest request;
     request.length = L;
     std::vector<float> out(kTinyOutputs);
     request.output = out;
     expect_error(ErrorCode::InvalidArgument, "input", [&] { model.submit(request); });
-    const std::vector<float> one = frames(L);
+    const std::vector<float> one = tiny_frames(L);
     request.input = one;
     request.output = std::span<float>(out).first(kTinyOutputs - 1);
     expect_error(ErrorCode::InvalidArgument, "output", [&] { model.submit(request); });
@@ -69,7 +67,7 @@ TEST_CASE("bad forward inputs: non-finite values, empty and mis-sized shapes") {
     LoadOptions unchecked;
     unchecked.check_finite = false;
     Model lenient = Model::load(*ctx, file.str(), unchecked);
-    std::vector<float> poisoned = frames(L);
+    std::vector<float> poisoned = tiny_frames(L);
     poisoned[kTinyFeatures * (L - 1)] = NAN;
     const std::vector<float> y = lenient.forward(poisoned, 1, L);
     CHECK(std::isnan(y[0]));
@@ -88,14 +86,14 @@ TEST_CASE("bad stream use: sizes, indices, non-finite frames and corrupt saved s
     two.streams = 2;
     StreamSet set = StreamSet::create(model, two);
     expect_error(ErrorCode::InvalidArgument, "a push takes [streams, features] = [2, 4] values, not 4",
-                 [&] { set.push(frames(1)); });
-    std::vector<float> pushed = frames(2);
+                 [&] { set.push(tiny_frames(1)); });
+    std::vector<float> pushed = tiny_frames(2);
     pushed[kTinyFeatures + 1] = NAN;
     expect_error(ErrorCode::InvalidArgument, "frames hold NaN at [stream 1, feature 1]", [&] { set.push(pushed); });
     expect_error(ErrorCode::InvalidArgument, "stream 2", [&] { set.reset(2); });
     expect_error(ErrorCode::InvalidArgument, "stream 7", [&] { set.save(7); });
 
-    CHECK(set.push(frames(2)).size() == 2 * kTinyOutputs);
+    CHECK(set.push(tiny_frames(2)).size() == 2 * kTinyOutputs);
     const std::vector<uint8_t> state = set.save(0);
     expect_error(ErrorCode::Format, "", [&] { set.restore(1, std::span(state).first(state.size() - 1)); });
     std::vector<uint8_t> flipped = state;
@@ -109,7 +107,7 @@ TEST_CASE("bad stream use: sizes, indices, non-finite frames and corrupt saved s
                        R"({"arch": "striped_hyena", "embed_dim": 4, "hidden_size": 16, "num_layers": 1, "window_size": 6})", 2);
     Model other = Model::load(*ctx, other_file.str());
     StreamSet other_set = StreamSet::create(other);
-    other_set.push(frames(1));
+    other_set.push(tiny_frames(1));
     const std::vector<uint8_t> foreign = other_set.save(0);
     expect_error(ErrorCode::Format, "", [&] { set.restore(0, foreign); });
 
@@ -122,7 +120,7 @@ TEST_CASE("bad stream use: sizes, indices, non-finite frames and corrupt saved s
     // The set still works after every refusal.
     set.restore(1, state);
     CHECK(set.steps(1) == 1);
-    CHECK(set.push(frames(2)).size() == 2 * kTinyOutputs);
+    CHECK(set.push(tiny_frames(2)).size() == 2 * kTinyOutputs);
 }
 
 TEST_CASE("bad .npy inputs: truncated, foreign byte order or layout, unknown dtypes, huge shapes") {
@@ -170,7 +168,7 @@ TEST_CASE("bad C arguments: NULL handles and pointers, wrong counts, wrong struc
     expect_status(hyenavk_model_load(c, file.str().c_str(), &load, &m), HYENAVK_ERROR_INVALID_ARGUMENT, "struct_size");
     REQUIRE(hyenavk_model_load(c, file.str().c_str(), nullptr, &m) == HYENAVK_OK);
 
-    const std::vector<float> x = frames(kTinyWindow);
+    const std::vector<float> x = tiny_frames(kTinyWindow);
     std::vector<float> y(kTinyOutputs);
     expect_status(hyenavk_model_forward(m, nullptr, x.size(), 1, kTinyWindow, 0, y.data(), y.size()),
                   HYENAVK_ERROR_INVALID_ARGUMENT, "input");

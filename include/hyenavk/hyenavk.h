@@ -122,7 +122,8 @@ typedef struct hyenavk_context_options {
     void* log_user_data;
     uint64_t fence_timeout_ns;     /* longest wait for one submission (default 600 s) */
     uint64_t max_submission_work;  /* most estimated operations per queue submission (default 2e9; 0: no bound) */
-    uint64_t memory_budget_bytes;  /* device memory hyenavk may hold (0: what the device offers) */
+    uint64_t memory_budget_bytes;  /* device memory hyenavk may hold (0: what the device offers; more than the
+                                    * device has, or on a CPU device the host, is clamped to it with a warning) */
     const char* cache_dir;         /* compiled-kernel cache (NULL or "": $XDG_CACHE_HOME/hyenavk) */
     uint32_t disk_cache;           /* 0: neither read nor write the cache (default 1) */
     uint32_t profile_kernels;      /* 1: GPU timestamps after every command (hyenavk_context_kernel_times) */
@@ -217,7 +218,8 @@ typedef struct hyenavk_load_options {
 HYENAVK_API void hyenavk_load_options_init(hyenavk_load_options* options);
 
 /* Loads a model file (safetensors with its config in the metadata). options NULL: the defaults. The context
- * must outlive the model. */
+ * must outlive the model. HYENAVK_ERROR_OUT_OF_MEMORY, before the weights are read, where the weights or the
+ * filters made from them would not fit the budget, or the weights the host's memory. */
 HYENAVK_API hyenavk_status hyenavk_model_load(hyenavk_context context, const char* path,
                                               const hyenavk_load_options* options, hyenavk_model* model);
 HYENAVK_API void hyenavk_model_destroy(hyenavk_model model);
@@ -236,7 +238,9 @@ HYENAVK_API hyenavk_status hyenavk_model_info_get(hyenavk_model model, hyenavk_m
 HYENAVK_API const char* hyenavk_model_config_json(hyenavk_model model);
 
 /* Floats a forward of this shape writes: batch * output_features for the last step, batch * length *
- * output_features with full_sequence (or for architectures that always return the sequence). */
+ * output_features with full_sequence (or for architectures that always return the sequence).
+ * HYENAVK_ERROR_INVALID_ARGUMENT for batch or length 0, a length the model does not take, or a shape whose
+ * input or output bytes do not fit 64 bits. */
 HYENAVK_API hyenavk_status hyenavk_model_output_count(hyenavk_model model, uint32_t batch, uint32_t length,
                                                       uint32_t full_sequence, uint64_t* count);
 
@@ -332,7 +336,8 @@ typedef struct hyenavk_stream_options {
 HYENAVK_API void hyenavk_stream_options_init(hyenavk_stream_options* options);
 
 /* A stream set of a striped_hyena model stored in fp32; the model must outlive it. A set is used from one
- * thread at a time. */
+ * thread at a time. HYENAVK_ERROR_DEVICE_LIMIT or OUT_OF_MEMORY, before anything is allocated, where streams x
+ * (taps, window) would not fit the device or the budget. */
 HYENAVK_API hyenavk_status hyenavk_stream_set_create(hyenavk_model model, const hyenavk_stream_options* options,
                                                      hyenavk_stream_set* set);
 HYENAVK_API void hyenavk_stream_set_destroy(hyenavk_stream_set set);
@@ -366,12 +371,15 @@ typedef struct hyenavk_memory_plan {
     uint64_t long_conv_bytes; /* least memory traffic of the long convolutions */
 } hyenavk_memory_plan;
 HYENAVK_API void hyenavk_memory_plan_init(hyenavk_memory_plan* plan);
-/* How a forward of this shape will use device memory; HYENAVK_ERROR_OUT_OF_MEMORY where it cannot fit. */
+/* How a forward of this shape will use device memory; HYENAVK_ERROR_OUT_OF_MEMORY where it cannot fit the
+ * budget, HYENAVK_ERROR_DEVICE_LIMIT beyond the device's limits, HYENAVK_ERROR_INVALID_ARGUMENT for shapes
+ * hyenavk_model_output_count refuses. Nothing is allocated. */
 HYENAVK_API hyenavk_status hyenavk_model_memory_plan(hyenavk_model model, uint32_t batch, uint32_t length,
                                                      uint32_t full_sequence, hyenavk_memory_plan* plan);
 
 /* Writes a model file with random weights, initialised as the architecture's home framework does.
- * config_json names at least embed_dim (striped_hyena) or d_model and l_max (hyena_operator). */
+ * config_json names at least embed_dim (striped_hyena) or d_model and l_max (hyena_operator).
+ * HYENAVK_ERROR_OUT_OF_MEMORY, before anything is made, for weights larger than the host's memory. */
 HYENAVK_API hyenavk_status hyenavk_write_random_model(const char* path, const char* config_json, uint64_t seed);
 
 #ifdef __cplusplus

@@ -158,6 +158,8 @@ struct ContextOptions {
     // Device memory hyenavk may hold at once; models plan their work to fit (chunking long sequences, not
     // caching filter spectra) and fail with OutOfMemory naming it where nothing fits. 0: what the device
     // offers (VK_EXT_memory_budget's budget, else the device-local heap; half the host's memory on a CPU device).
+    // More than the device has (its largest device-local heap; the host's memory on a CPU device, whose heap
+    // size is nominal) is clamped to that, with a warning through `log`.
     uint64_t memory_budget_bytes = 0;
     // Where compiled pipelines and FFT kernels are kept between runs, so that later contexts on the same
     // device, driver and hyenavk version start faster. "" is $XDG_CACHE_HOME/hyenavk, else

@@ -120,6 +120,8 @@ private:
 // ones; the 17th waits for the oldest). forward() holds its shape until it has read its output.
 class HYENAVK_API Model {
 public:
+    // What the model will hold is checked from the file's header and config before its weights are read:
+    // OutOfMemory names the weights' (or the filters') size and the budget, or the host's memory.
     static Model load(Context& context, const std::string& path, const LoadOptions& options = {});
 
     Model(Model&&) noexcept;
@@ -156,7 +158,8 @@ public:
     void wait_idle();
 
     // Device memory the weights and one forward of this shape occupy: a forward never holds more. Throws
-    // OutOfMemory where the shape cannot fit the context's memory budget.
+    // OutOfMemory where the shape cannot fit the context's memory budget, DeviceLimit beyond the device's
+    // limits, InvalidArgument for B = 0, L = 0 or a shape whose sizes pass 64 bits; allocates nothing.
     uint64_t device_memory_bytes(uint32_t batch, uint32_t length, bool full_sequence = false) const;
     // The plan behind that figure.
     MemoryPlan memory_plan(uint32_t batch, uint32_t length, bool full_sequence = false) const;
@@ -170,7 +173,8 @@ private:
 
 // Writes a model file with random weights initialised the way the architecture's home framework does (Axon's
 // defaults for striped_hyena, safari's reference for hyena_operator). config_json must name every required
-// option (embed_dim for striped_hyena; d_model and l_max for hyena_operator).
+// option (embed_dim for striped_hyena; d_model and l_max for hyena_operator). Weights larger than the host's
+// memory are refused (OutOfMemory, naming their size) before anything is made.
 HYENAVK_API void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed);
 
 }  // namespace hyenavk

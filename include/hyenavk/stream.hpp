@@ -37,6 +37,8 @@ class StreamSetImpl;
 // The model must outlive the set; it must be a striped_hyena model stored in fp32.
 class HYENAVK_API StreamSet {
 public:
+    // Every buffer of the set (streams x the taps of each convolution, streams x window) is checked against the
+    // device's limits (DeviceLimit) and the budget (OutOfMemory) before anything is allocated.
     static StreamSet create(Model& model, const StreamOptions& options = {});
 
     StreamSet(StreamSet&&) noexcept;

@@ -4,19 +4,21 @@
 #include <vector>
 
 #include "c_api/guard.hpp"
+#include "core/sizes.hpp"
 #include "hyenavk/model.hpp"
+#include "model/architecture.hpp"
 
 using namespace hyenavk;
 using namespace hyenavk::c_api;
 
 namespace {
 
-uint64_t output_count_of(const Model& model, uint32_t batch, uint32_t length, bool full_sequence) {
-    uint64_t count = 1;
-    for (uint64_t d : model.output_shape(batch, length, full_sequence)) count *= d;
-    return count;
+// Refuses B = 0, L = 0 and shapes whose counts do not fit 64 bits before anything is computed from them.
+uint64_t output_count_of(Model& model, uint32_t batch, uint32_t length, bool full_sequence) {
+    model::architecture_of(model).validate_shape(batch, length);
+    return detail::product_or_throw(ErrorCode::InvalidArgument, "the output's values",
+                                    model.output_shape(batch, length, full_sequence));
 }
-
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/context_impl.hpp"
+#include "core/sizes.hpp"
 #include "gpu/device_probe.hpp"
 #include "gpu/loader.hpp"
 #include "gpu/recorder.hpp"
@@ -51,6 +52,19 @@ std::unique_ptr<gpu::DiskCache> make_disk_cache(const ContextOptions& options, c
                                             });
 }
 
+// The caller's budget, or the default; one beyond what the device has is clamped to it, with a warning (a
+// CPU device's driver would otherwise allocate host memory until the system runs out).
+void apply_memory_budget(detail::ContextImpl& impl, uint64_t requested) {
+    const uint64_t applied = impl.memory.set_budget(requested);
+    if (requested == 0 || applied == requested) return;
+    const bool cpu = impl.device->info().type == DeviceType::Cpu;
+    const std::string message = "memory budget of " + detail::mib(requested) + " is more than " +
+                                (cpu ? "this host's memory" : "the device's largest memory heap") + " (" +
+                                detail::mib(applied) + "); using " + detail::mib(applied) +
+                                " (ContextOptions::memory_budget_bytes, --memory-budget)";
+    impl.instance->sink().emit(LogLevel::Warning, message.c_str());
+}
+
 }  // namespace
 
 Context::Context(std::unique_ptr<detail::ContextImpl> impl) : impl_(std::move(impl)) {}
@@ -75,7 +89,7 @@ Context Context::create(const ContextOptions& options) {
     auto disk_cache = make_disk_cache(options, device->info(), instance->sink());
     Context context(
         std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device), std::move(disk_cache)));
-    context.impl().memory.set_budget(options.memory_budget_bytes);
+    apply_memory_budget(context.impl(), options.memory_budget_bytes);
     return context;
 }
 
@@ -99,7 +113,7 @@ Context Context::borrow(const BorrowedDevice& borrowed, const ContextOptions& op
     auto disk_cache = make_disk_cache(options, device->info(), instance->sink());
     Context context(
         std::make_unique<detail::ContextImpl>(std::move(instance), std::move(device), std::move(disk_cache)));
-    context.impl().memory.set_budget(options.memory_budget_bytes);
+    apply_memory_budget(context.impl(), options.memory_budget_bytes);
     return context;
 }
 

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <string>
 
+#include "core/sizes.hpp"
 #include "fft/vkfft_plan.hpp"
 #include "ops/elementwise.hpp"
 
 namespace hyenavk::fft {
 namespace {
+
+using detail::mib;
 
 struct PackPush {
     uint32_t b_first, b_count, t0, t_count;
@@ -38,8 +41,6 @@ uint64_t fft_work(uint64_t n, uint64_t rows) {
     return rows * (5 * n * log2n + 8 * row_floats(n) * sizeof(float));
 }
 
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
-
 const char* variant(const char* base_f32, const char* base_f16, ops::ElementType e) {
     return e == ops::ElementType::F16 ? base_f16 : base_f32;
 }
@@ -47,15 +48,20 @@ const char* variant(const char* base_f32, const char* base_f16, ops::ElementType
 }  // namespace
 
 uint64_t LongConv::fft_size_for(uint32_t length, uint32_t taps) {
+    if (length == 0 || taps == 0)
+        throw Error(ErrorCode::InvalidArgument, "a long convolution needs length and taps >= 1 (got L = " +
+                                                    std::to_string(length) + ", " + std::to_string(taps) + " taps)");
     return smooth_size(uint64_t(length) + std::min(taps, length) - 1);
 }
 
+// Sizes saturate rather than wrap: B and L near 2^32 with wide groups pass 2^64 bytes, and a wrapped size
+// would pass the limits it is compared with.
 uint64_t LongConv::workspace_bytes_for(uint32_t batch, uint32_t length, uint32_t taps, uint32_t group_channels) {
-    return uint64_t(batch) * group_channels * row_floats(fft_size_for(length, taps)) * sizeof(float);
+    return detail::saturating_product({batch, group_channels, row_floats(fft_size_for(length, taps)), sizeof(float)});
 }
 
 uint64_t LongConv::spectrum_bytes_for(uint32_t length, uint32_t taps, uint32_t group_channels) {
-    return uint64_t(group_channels) * row_floats(fft_size_for(length, taps)) * sizeof(float);
+    return detail::saturating_product({group_channels, row_floats(fft_size_for(length, taps)), sizeof(float)});
 }
 
 uint64_t LongConv::traffic_bytes_for(uint32_t batch, uint32_t length, uint32_t channels, uint32_t taps,

@@ -30,7 +30,13 @@ public:
              gpu::BufferSlice workspace = {});
     ~LongConv();
 
-    // FFT size and per-group buffer sizes for a shape, without making anything.
+    // The most bytes one pass's FFT workspace takes: wider channel groups are split to stay within it.
+    static constexpr uint64_t kMaxWorkspaceBytes = 256ull << 20;
+    // No sequence this long fits a convolution: one channel of one sequence, padded to its FFT size, needs
+    // more than kMaxWorkspaceBytes. Configs cap their lengths and filters (seq_len, window_size, l_max) here.
+    static constexpr uint32_t kMaxLength = uint32_t(kMaxWorkspaceBytes / sizeof(float));
+
+    // FFT size and per-group buffer sizes for a shape, without making anything. InvalidArgument for length 0.
     static uint64_t fft_size_for(uint32_t length, uint32_t taps);
     static uint64_t workspace_bytes_for(uint32_t batch, uint32_t length, uint32_t taps, uint32_t group_channels);
     static uint64_t spectrum_bytes_for(uint32_t length, uint32_t taps, uint32_t group_channels);

@@ -52,6 +52,10 @@ bool application_string_well_formed(const std::vector<uint8_t>& blob) {
 }  // namespace
 
 uint64_t smooth_size(uint64_t n) {
+    // Far beyond any FFT a device can hold; nearer 2^64 the search below would wrap and never end.
+    if (n > kMaxSmoothSize)
+        throw Error(ErrorCode::InvalidArgument,
+                    "an FFT of " + std::to_string(n) + " points is beyond any device (at most 2^62)");
     const uint64_t start = std::max<uint64_t>(n, 2);
     for (uint64_t m = start + (start & 1);; m += 2) {
         uint64_t r = m;

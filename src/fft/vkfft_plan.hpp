@@ -26,6 +26,8 @@ namespace hyenavk::fft {
 inline uint64_t row_floats(uint64_t n) { return 2 * (n / 2 + 1); }
 
 // The smallest even 2,3,5,7-smooth size >= n (sizes VkFFT handles without Bluestein's algorithm).
+// InvalidArgument for n > kMaxSmoothSize.
+constexpr uint64_t kMaxSmoothSize = uint64_t(1) << 62;
 uint64_t smooth_size(uint64_t n);
 
 class FftPlan {

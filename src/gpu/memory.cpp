@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "core/sizes.hpp"
 #include "gpu/device.hpp"
 #include "gpu/vk_check.hpp"
 
@@ -15,13 +16,24 @@ VkDeviceSize align_up(VkDeviceSize value, VkDeviceSize alignment) {
     return (value + alignment - 1) / alignment * alignment;
 }
 
-// Rounded up to MiB; exact below one MiB, where rounding would make a small budget read as a larger one.
-std::string mib(VkDeviceSize bytes) {
-    if (bytes < (1 << 20)) return std::to_string(bytes) + " bytes";
-    return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
+using detail::mib;
+
+// The largest device-local heap (heap 0 where none is marked so).
+uint32_t largest_local_heap(const VkPhysicalDeviceMemoryProperties& props) {
+    uint32_t heap = 0;
+    for (uint32_t i = 0; i < props.memoryHeapCount; ++i)
+        if ((props.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            props.memoryHeaps[i].size > props.memoryHeaps[heap].size)
+            heap = i;
+    return heap;
 }
 
 }  // namespace
+
+uint64_t host_memory_bytes() {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? detail::saturating_product({uint64_t(pages), uint64_t(page)}) : 0;
+}
 
 Allocation& Allocation::operator=(Allocation&& other) noexcept {
     if (this != &other) {
@@ -228,10 +240,16 @@ void MemoryPools::destroy_block(int lifetime, size_t index) {
     b = Block{};  // the slot stays, so other allocations' block indices remain valid
 }
 
-void MemoryPools::set_budget(VkDeviceSize bytes) {
-    const VkDeviceSize value = bytes ? bytes : default_budget();
+VkDeviceSize MemoryPools::set_budget(VkDeviceSize bytes) {
+    const VkDeviceSize value = std::min(bytes ? bytes : default_budget(), capacity());
     std::lock_guard<std::mutex> lock(mutex_);
     budget_ = value;
+    return value;
+}
+
+VkDeviceSize MemoryPools::reserved() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reserved_total();
 }
 
 VkDeviceSize MemoryPools::budget() const {
@@ -239,18 +257,19 @@ VkDeviceSize MemoryPools::budget() const {
     return budget_;
 }
 
+VkDeviceSize MemoryPools::capacity() const {
+    if (device_.info().type == DeviceType::Cpu)
+        if (const uint64_t host = host_memory_bytes()) return host;
+    const auto& props = device_.memory_properties();
+    return props.memoryHeaps[largest_local_heap(props)].size;
+}
+
 VkDeviceSize MemoryPools::default_budget() const {
     const DeviceCaps& caps = device_.caps();
-    if (device_.info().type == DeviceType::Cpu) {
-        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        if (pages > 0 && page > 0) return VkDeviceSize(pages) * VkDeviceSize(page) / 2;
-    }
+    if (device_.info().type == DeviceType::Cpu)
+        if (const uint64_t host = host_memory_bytes()) return host / 2;
     const auto& props = device_.memory_properties();
-    uint32_t heap = 0;
-    for (uint32_t i = 0; i < props.memoryHeapCount; ++i)
-        if ((props.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
-            props.memoryHeaps[i].size > props.memoryHeaps[heap].size)
-            heap = i;
+    const uint32_t heap = largest_local_heap(props);
     if (caps.memory_budget) {
         VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
         VkPhysicalDeviceMemoryProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};

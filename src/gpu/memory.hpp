@@ -15,6 +15,9 @@ namespace hyenavk::gpu {
 
 class Device;
 
+// The host's physical memory in bytes; 0 where the system does not say.
+uint64_t host_memory_bytes();
+
 enum class Lifetime {
     Weights,      // uploaded once, live as long as the model
     Activations,  // per-plan intermediates
@@ -91,12 +94,18 @@ public:
     MemoryStats stats() const;
 
     // Device memory hyenavk may hold at once; block allocations beyond it fail with OutOfMemory.
-    // 0 restores the default (see default_budget()).
-    void set_budget(VkDeviceSize bytes);
+    // 0 restores the default (see default_budget()); a budget beyond capacity() is clamped to it. Returns the
+    // budget now in force.
+    VkDeviceSize set_budget(VkDeviceSize bytes);
     VkDeviceSize budget() const;
     // What the device can give: VK_EXT_memory_budget's heap budget where present, else the device-local
     // heap; on a CPU device (lavapipe, whose heap size is nominal) half of the host's physical memory.
     VkDeviceSize default_budget() const;
+    // The most any budget may be: the largest device-local heap, or on a CPU device the host's physical
+    // memory (beyond it the driver's allocations would succeed until the system runs out of memory).
+    VkDeviceSize capacity() const;
+    // Bytes currently reserved from the device, every lifetime together.
+    VkDeviceSize reserved() const;
     // Blocks above this size are made only for single requests larger than it.
     static constexpr VkDeviceSize kDefaultBlockSize = 64ull << 20;
     static constexpr VkDeviceSize kStagingBlockSize = 16ull << 20;

@@ -9,8 +9,12 @@
 namespace hyenavk::model {
 namespace {
 
+// Sizes are 32-bit counts; each config's validate() then holds them to what hyenavk supports.
 uint32_t as_count(const nlohmann::json& value, const std::string& key) {
     if (value.is_number_unsigned() && value.get<uint64_t>() <= 0xffffffffu) return value.get<uint32_t>();
+    if (value.is_number_unsigned())
+        throw Error(ErrorCode::InvalidArgument,
+                    "config: '" + key + "' must be at most 4294967295 (got " + value.dump() + ")");
     if (value.is_number_integer() && value.get<int64_t>() < 0)
         throw Error(ErrorCode::InvalidArgument, "config: '" + key + "' must not be negative (got " + value.dump() + ")");
     throw Error(ErrorCode::InvalidArgument, "config: '" + key + "' must be a whole number (got " + value.dump() + ")");

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "io/safetensors.hpp"
@@ -17,7 +18,8 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
 
 HostWeights HostWeights::from_file(const io::SafetensorsFile& file, const std::vector<TensorSpec>& expected,
                                    bool check_finite) {
-    HostWeights w;
+    // Every name and shape is checked before anything is read.
+    std::set<std::string> names;
     for (const TensorSpec& spec : expected) {
         if (!file.contains(spec.name))
             throw Error(ErrorCode::NotFound, file.path() + ": missing tensor '" + spec.name + "' (expected shape " +
@@ -26,6 +28,13 @@ HostWeights HostWeights::from_file(const io::SafetensorsFile& file, const std::v
         if (info.shape != spec.shape)
             throw Error(ErrorCode::Format, file.path() + ": tensor '" + spec.name + "' has shape " +
                                                shape_string(info.shape) + ", expected " + shape_string(spec.shape));
+        names.insert(spec.name);
+    }
+    for (const std::string& name : file.names())
+        if (!names.count(name))
+            throw Error(ErrorCode::Format, file.path() + ": unexpected tensor '" + name + "' for this architecture");
+    HostWeights w;
+    for (const TensorSpec& spec : expected) {
         HostTensor t{spec.shape, file.read_f32(spec.name)};
         if (const auto bad = check_finite ? first_non_finite(t.data) : std::nullopt)
             throw Error(ErrorCode::Format, file.path() + ": tensor '" + spec.name + "' holds " + bad->kind +
@@ -33,9 +42,6 @@ HostWeights HostWeights::from_file(const io::SafetensorsFile& file, const std::v
                                                " (--no-finite-check skips this check)");
         w.tensors_.emplace(spec.name, std::move(t));
     }
-    for (const std::string& name : file.names())
-        if (!w.tensors_.count(name))
-            throw Error(ErrorCode::Format, file.path() + ": unexpected tensor '" + name + "' for this architecture");
     return w;
 }
 

@@ -1,5 +1,6 @@
 #include <string>
 
+#include "fft/long_conv.hpp"
 #include "hyenavk/hyena_operator.hpp"
 
 namespace hyenavk {
@@ -30,8 +31,17 @@ void HyenaOperatorConfig::validate() const {
     require(emb_dim >= 3 && emb_dim % 2 == 1, "emb_dim must be odd and >= 3");
     require(target > 0.0 && target < 1.0, "target must be in (0, 1)");
     require(fast_decay_pct > 0.0 && slow_decay_pct > 0.0, "fast_decay_pct and slow_decay_pct must be > 0");
-    require(d_model <= 65536 && order <= 64 && filter_order <= 65536 && emb_dim <= 4097 && num_inner_mlps <= 64,
-            "a size is beyond what hyenavk supports (d_model <= 65536, order <= 64, ...)");
+    auto at_most = [&require](const char* key, uint32_t value, uint32_t limit) {
+        require(value <= limit, std::string(key) + " must be at most " + std::to_string(limit) + " (got " +
+                                    std::to_string(value) + ")");
+    };
+    at_most("d_model", d_model, 65536);
+    at_most("order", order, 64);
+    at_most("filter_order", filter_order, 65536);
+    at_most("emb_dim", emb_dim, 4097);
+    at_most("num_inner_mlps", num_inner_mlps, 64);
+    // A forward's filter is as long as its sequence, and no longer sequence fits a long convolution.
+    at_most("l_max", l_max, fft::LongConv::kMaxLength);
 }
 
 }  // namespace hyenavk

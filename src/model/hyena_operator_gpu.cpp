@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "core/sizes.hpp"
 #include "fft/long_conv.hpp"
 #include "model/config.hpp"
 #include "model/element_transfer.hpp"
+#include "model/hyena_operator_tensors.hpp"
 #include "ops/conv.hpp"
 #include "ops/dense.hpp"
 #include "ops/elementwise.hpp"
@@ -20,10 +22,8 @@ using ops::ElementType;
 using ops::TiledView;
 using ops::View;
 using ops::WeightLayout;
+using detail::mib;
 
-constexpr uint64_t kMaxFftWorkspace = 256ull << 20;
-
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 
 std::string implicit(uint32_t layer, const char* what) {
     return "filter_fn.implicit_filter." + std::to_string(layer) + "." + what;
@@ -50,7 +50,7 @@ struct HyenaOperatorGpu::Forward : PreparedForward {
 
 HyenaOperatorGpu::HyenaOperatorGpu(detail::ContextImpl& ctx, const HyenaOperatorConfig& config,
                                    const HostWeights& weights, Precision precision)
-    : ctx_(ctx), config_(config), element_(precision == Precision::Fp16 ? ElementType::F16 : ElementType::F32) {
+    : ctx_(ctx), config_(config), element_(element_of(precision)) {
     config_.validate();
     if (element_ == ElementType::F16 && !ctx.device->caps().storage_buffer_16bit)
         throw Error(ErrorCode::Unsupported, "fp16 precision needs 16-bit storage buffers (storageBuffer16BitAccess), "
@@ -84,6 +84,18 @@ HyenaOperatorGpu::HyenaOperatorGpu(detail::ContextImpl& ctx, const HyenaOperator
 
 HyenaOperatorGpu::~HyenaOperatorGpu() = default;
 
+ResidentNeed HyenaOperatorGpu::resident_need(const detail::ContextImpl& ctx, const HyenaOperatorConfig& c,
+                                             Precision precision) {
+    // Tensors the constructor splits into chunks reserve at least what the whole tensor would.
+    ResidentNeed need;
+    for (const TensorSpec& t : hyena_operator_tensors(c)) {
+        const ElementType e = filter_mlp_weight(t.name) ? ElementType::F32 : element_of(precision);
+        need.weights += ctx.memory.dedicated_bytes(t.elements() * ops::element_bytes(e));
+        need.host_bytes += t.elements() * sizeof(float);
+    }
+    return need;
+}
+
 nlohmann::json HyenaOperatorGpu::config_json() const { return to_json(config_); }
 
 void HyenaOperatorGpu::upload_weight(const std::string& name, std::span<const float> data, ElementType element) {
@@ -106,9 +118,7 @@ View HyenaOperatorGpu::filter_chunk(const View& whole, uint32_t rows, uint32_t r
 }
 
 void HyenaOperatorGpu::validate_shape(uint32_t batch, uint32_t length) const {
-    if (batch == 0 || length == 0)
-        throw Error(ErrorCode::InvalidArgument, "batch and length must be >= 1 (got B = " + std::to_string(batch) +
-                                                    ", L = " + std::to_string(length) + ")");
+    check_shape(*this, batch, length);
     if (length > config_.l_max)
         throw Error(ErrorCode::InvalidArgument, "L = " + std::to_string(length) + " is longer than the model's l_max = " +
                                                     std::to_string(config_.l_max) +
@@ -145,14 +155,14 @@ OperatorLayout HyenaOperatorGpu::layout(uint32_t batch, uint32_t length, uint64_
                                                     mib(binding_limit) + "); use a shorter sequence or a smaller batch");
     };
     check("[B * L, D] = [" + std::to_string(R) + ", " + std::to_string(D) + "] tensors",
-          R * D * ops::element_bytes(element_));
+          detail::saturating_product({R, D, ops::element_bytes(element_)}));
     check("an implicit filter [L, D(N-1)] = [" + std::to_string(length) + ", " + std::to_string(F) + "]",
           uint64_t(length) * F * sizeof(float));
     check("filter MLP activations [L, filter_order] = [" + std::to_string(length) + ", " + std::to_string(W) + "]",
           uint64_t(length) * W * sizeof(float));
     // The FFT sees whole sequences for a group of channels at a time, its workspace within one binding.
-    const uint32_t widest = fft::LongConv::fit_group_channels(batch, length, D, length,
-                                                              std::min(binding_limit, kMaxFftWorkspace));
+    const uint64_t most = std::min(binding_limit, fft::LongConv::kMaxWorkspaceBytes);
+    const uint32_t widest = fft::LongConv::fit_group_channels(batch, length, D, length, most);
     if (widest == 0)
         throw Error(ErrorCode::DeviceLimit,
                     "hyena_operator: a forward of " + shape + " needs an FFT workspace of " +
@@ -179,6 +189,7 @@ uint64_t HyenaOperatorGpu::resident_bytes() const {
 }
 
 MemoryPlan HyenaOperatorGpu::memory_plan(uint32_t batch, uint32_t length, bool) const {
+    validate_shape(batch, length);
     const uint64_t resident = resident_bytes(), budget = ctx_.memory.budget();
     const OperatorLayout l = layout(batch, length, budget > resident ? budget - resident : 0);
     MemoryPlan plan;
@@ -186,7 +197,7 @@ MemoryPlan HyenaOperatorGpu::memory_plan(uint32_t batch, uint32_t length, bool) 
     plan.resident_bytes = resident;
     plan.budget_bytes = budget;
     plan.tiles = 1;
-    plan.tile_rows = batch * length;
+    plan.tile_rows = uint32_t(uint64_t(batch) * length);  // layout() holds [B * L, D] within one binding
     plan.fft_channel_group = l.group_channels;
     plan.gates_kept = true;
     plan.spectra_cached = true;
@@ -275,7 +286,8 @@ std::shared_ptr<PreparedForward> HyenaOperatorGpu::prepare(uint32_t batch, uint3
     }
 
     const HyenaOperatorConfig& c = config_;
-    const uint32_t D = c.d_model, N = c.order, F = c.filter_channels(), R = batch * length;
+    const uint32_t D = c.d_model, N = c.order, F = c.filter_channels();
+    const uint32_t R = uint32_t(uint64_t(batch) * length);  // layout() holds [B * L, D] within one binding
     const ElementType el = element_;
     auto fw = std::make_shared<Forward>();
     fw->layout = l;

@@ -46,6 +46,10 @@ public:
                      Precision precision);
     ~HyenaOperatorGpu() override;
 
+    // What loading a model of this config keeps on ctx's device (its weights), before reading it.
+    static ResidentNeed resident_need(const detail::ContextImpl& ctx, const HyenaOperatorConfig& config,
+                                      Precision precision);
+
     nlohmann::json config_json() const override;
     uint64_t parameter_count() const override { return config_.parameter_count(); }
     uint32_t input_features() const override { return config_.d_model; }

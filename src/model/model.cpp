@@ -7,6 +7,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/sizes.hpp"
 #include "io/json.hpp"
 #include "io/safetensors.hpp"
 #include "model/config.hpp"
@@ -223,12 +224,18 @@ Model Model::load(Context& context, const std::string& path, const LoadOptions& 
     auto impl = std::make_unique<detail::ModelImpl>();
     impl->arch = model::config_arch(config);
     impl->check_finite = options.check_finite;
+    // What the model will hold is known from its config: checked against the budget and the host before the
+    // weights are read.
     if (impl->arch == "hyena_operator") {
         const HyenaOperatorConfig c = model::hyena_operator_from_json(config);
+        model::check_resident_need(context.impl(),
+                                   model::HyenaOperatorGpu::resident_need(context.impl(), c, options.precision), path);
         const auto weights = model::HostWeights::from_file(file, model::hyena_operator_tensors(c), options.check_finite);
         impl->net = std::make_unique<model::HyenaOperatorGpu>(context.impl(), c, weights, options.precision);
     } else {
         const StripedHyenaConfig c = model::striped_hyena_from_json(config);
+        model::check_resident_need(context.impl(),
+                                   model::StripedHyenaGpu::resident_need(context.impl(), c, options.precision), path);
         const auto weights = model::HostWeights::from_file(file, model::striped_hyena_tensors(c), options.check_finite);
         impl->net = std::make_unique<model::StripedHyenaGpu>(context.impl(), c, weights, options.precision,
                                                              options.spectrum_cache_bytes);
@@ -300,6 +307,20 @@ std::shared_ptr<PreparedForward> prepared_forward_of(Model& m, uint32_t batch, u
 }
 }  // namespace model
 
+namespace {
+
+// The weights are made in host memory as fp32 before they are written: refused at once where they could
+// not be held.
+void check_host_room(uint64_t parameters, const std::string& path) {
+    const uint64_t bytes = parameters * sizeof(float), host = gpu::host_memory_bytes();
+    if (host != 0 && bytes > host)
+        throw Error(ErrorCode::OutOfMemory, path + ": a model of " + std::to_string(parameters) + " parameters needs " +
+                                                detail::mib(bytes) + " of host memory to generate; this host has " +
+                                                detail::mib(host));
+}
+
+}  // namespace
+
 void write_random_model(const std::string& path, const std::string& config_json, uint64_t seed) {
     const nlohmann::json config = io::parse_json_object(config_json, "config");
     const std::string arch = model::config_arch(config);
@@ -307,10 +328,12 @@ void write_random_model(const std::string& path, const std::string& config_json,
     nlohmann::json effective;
     if (arch == "hyena_operator") {
         const HyenaOperatorConfig c = model::hyena_operator_from_json(config);
+        check_host_room(c.parameter_count(), path);
         weights = model::hyena_operator_random_weights(c, seed);
         effective = model::to_json(c);
     } else {
         const StripedHyenaConfig c = model::striped_hyena_from_json(config);
+        check_host_room(c.parameter_count(), path);
         weights = model::HostWeights::random(model::striped_hyena_tensors(c), seed);
         effective = model::to_json(c);
     }

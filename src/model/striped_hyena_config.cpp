@@ -1,5 +1,6 @@
 #include <string>
 
+#include "fft/long_conv.hpp"
 #include "hyenavk/striped_hyena.hpp"
 #include "model/striped_hyena_tensors.hpp"
 
@@ -24,9 +25,19 @@ void StripedHyenaConfig::validate() const {
     require(window_size >= 1, "window_size must be >= 1");
     require(dropout >= 0.0 && dropout < 1.0, "dropout must be in [0, 1)");
     // Kernels index with 32-bit integers; these caps keep every tensor well inside that.
-    require(hidden_size <= 65536 && embed_dim <= 1u << 20 && filter_size <= 65536 && order <= 64 &&
-                conv_kernel_size <= 4096 && num_layers <= 1024,
-            "a size is beyond what hyenavk supports (hidden_size <= 65536, order <= 64, ...)");
+    auto at_most = [&require](const char* key, uint32_t value, uint32_t limit) {
+        require(value <= limit, std::string(key) + " must be at most " + std::to_string(limit) + " (got " +
+                                    std::to_string(value) + ")");
+    };
+    at_most("hidden_size", hidden_size, 65536);
+    at_most("embed_dim", embed_dim, 1u << 20);
+    at_most("filter_size", filter_size, 65536);
+    at_most("order", order, 64);
+    at_most("conv_kernel_size", conv_kernel_size, 4096);
+    at_most("num_layers", num_layers, 1024);
+    // Filters of seq_len taps (window_size where 0) are made at load, and no longer sequence can reach them.
+    at_most("window_size", window_size, fft::LongConv::kMaxLength);
+    at_most("seq_len", seq_len, fft::LongConv::kMaxLength);
 }
 
 StripedHyenaConfig StripedHyenaConfig::recommended_defaults(uint32_t embed_dim) {

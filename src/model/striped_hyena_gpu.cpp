@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "core/sizes.hpp"
 #include "fft/long_conv.hpp"
 #include "fft/vkfft_plan.hpp"
 #include "model/config.hpp"
@@ -22,11 +23,9 @@ using ops::SequenceTile;
 using ops::TiledView;
 using ops::View;
 using ops::WeightLayout;
+using detail::mib;
 
 constexpr uint32_t kMaxTileRows = 32768;      // beyond this, longer tiles only grow the scratch
-constexpr uint64_t kMaxFftWorkspace = 256ull << 20;
-
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 
 uint32_t hyena_block_count(const StripedHyenaConfig& c) { return (c.num_layers + 1) / 2; }
 uint32_t filter_count(const StripedHyenaConfig& c) { return hyena_block_count(c) * c.order; }
@@ -66,6 +65,24 @@ ArenaLayout arena_layout(const Scratch& s, uint32_t element_bytes, uint64_t work
     return l;
 }
 
+// The implicit filters' MLP runs once, in fp32, whatever the storage of the rest.
+ElementType storage_of(const std::string& weight, ElementType model_element) {
+    return weight.find("_filter") != std::string::npos ? ElementType::F32 : model_element;
+}
+
+// The filters' tiles: [taps, H] and the MLP's [taps, F] rows cut to fit one binding each.
+std::vector<SequenceTile> filter_tiles_for(const DeviceCaps& caps, const StripedHyenaConfig& c) {
+    const uint64_t widest = uint64_t(std::max(c.filter_size, c.hidden_size)) * sizeof(float);
+    const uint32_t rows = uint32_t(std::clamp<uint64_t>(caps.max_storage_buffer_range / widest, 1, kMaxTileRows));
+    return ops::make_tiles(1, c.taps(), rows);
+}
+
+// Scratch of the filters' evaluation, in floats, for tiles of T rows: positions, two MLP layers and, for a
+// model stored in fp16, the fp32 filter before conversion.
+uint64_t filter_scratch_floats(const StripedHyenaConfig& c, uint32_t T, ElementType element) {
+    return uint64_t(T) * (1 + 2 * uint64_t(c.filter_size) + (element != ElementType::F32 ? c.hidden_size : 0));
+}
+
 uint64_t alignment_of(const DeviceCaps& caps) {
     return std::max<uint64_t>({caps.min_storage_buffer_offset_alignment, caps.non_coherent_atom_size, 16});
 }
@@ -84,18 +101,14 @@ struct StripedHyenaGpu::Forward : PreparedForward {
 
 StripedHyenaGpu::StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaConfig& config,
                                  const HostWeights& weights, Precision precision, uint64_t spectrum_cache_bytes)
-    : ctx_(ctx), config_(config), element_(precision == Precision::Fp16 ? ElementType::F16 : ElementType::F32),
+    : ctx_(ctx), config_(config), element_(element_of(precision)),
       spectrum_cache_limit_(spectrum_cache_bytes ? spectrum_cache_bytes : UINT64_MAX) {
     config_.validate();
     if (element_ == ElementType::F16 && !ctx.device->caps().storage_buffer_16bit)
         throw Error(ErrorCode::Unsupported, "fp16 precision needs 16-bit storage buffers (storageBuffer16BitAccess), "
                                             "which " + ctx.device->info().name + " lacks");
     const uint32_t H = config_.hidden_size, N = config_.order;
-    for (const auto& [name, tensor] : weights.all()) {
-        // The implicit filters' MLP runs once, in fp32, whatever the storage of the rest.
-        const bool filter_mlp = name.find("_filter") != std::string::npos;
-        upload_weight(name, tensor.data, filter_mlp ? ElementType::F32 : element_);
-    }
+    for (const auto& [name, tensor] : weights.all()) upload_weight(name, tensor.data, storage_of(name, element_));
     // Column blocks of each Hyena projection, for plans that recompute one gate at a time.
     for (uint32_t block = 1; block <= config_.num_layers; block += 2) {
         const std::string p = block_prefix(block) + "_proj";
@@ -115,6 +128,28 @@ StripedHyenaGpu::StripedHyenaGpu(detail::ContextImpl& ctx, const StripedHyenaCon
 }
 
 StripedHyenaGpu::~StripedHyenaGpu() = default;
+
+ResidentNeed StripedHyenaGpu::resident_need(const detail::ContextImpl& ctx, const StripedHyenaConfig& c,
+                                            Precision precision) {
+    const gpu::MemoryPools& mem = ctx.memory;
+    const ElementType el = element_of(precision);
+    const uint64_t H = c.hidden_size, eb = ops::element_bytes(el);
+    ResidentNeed need;
+    for (const TensorSpec& t : striped_hyena_tensors(c)) {
+        need.weights += mem.dedicated_bytes(t.elements() * ops::element_bytes(storage_of(t.name, el)));
+        need.host_bytes += t.elements() * sizeof(float);
+    }
+    // The constructor's column blocks of each Hyena projection.
+    need.weights += uint64_t(hyena_block_count(c)) * (c.order + 1) *
+                    (mem.dedicated_bytes(H * H * eb) + mem.dedicated_bytes(H * eb));
+    if (filter_count(c) == 0) return need;
+    const std::vector<SequenceTile> tiles = filter_tiles_for(ctx.device->caps(), c);
+    need.filters = filter_count(c) * TiledTensor::bytes(mem, tiles, c.hidden_size, el) +
+                   mem.dedicated_bytes(filter_scratch_floats(c, ops::max_tile_rows(tiles), el) * sizeof(float));
+    need.filters_what = "the filters of seq_len " + std::to_string(c.taps()) + " (" + std::to_string(filter_count(c)) +
+                        " x [" + std::to_string(c.taps()) + ", " + std::to_string(H) + "])";
+    return need;
+}
 
 nlohmann::json StripedHyenaGpu::config_json() const { return to_json(config_); }
 
@@ -143,10 +178,7 @@ void StripedHyenaGpu::compute_filters() {
     // tile by tile in fp32, stored in the model's precision.
     const uint32_t Ls = config_.taps(), F = config_.filter_size, H = config_.hidden_size;
     if (filter_count(config_) == 0) return;
-    const DeviceCaps& caps = ctx_.device->caps();
-    const uint64_t widest = std::max(F, H) * sizeof(float);
-    const uint32_t rows = uint32_t(std::clamp<uint64_t>(caps.max_storage_buffer_range / widest, 1, kMaxTileRows));
-    filter_tiles_ = ops::make_tiles(1, Ls, rows);
+    filter_tiles_ = filter_tiles_for(ctx_.device->caps(), config_);
     const uint32_t T = ops::max_tile_rows(filter_tiles_);
 
     auto scratch = [&](uint64_t floats) { return ctx_.memory.allocate_dedicated(gpu::Lifetime::Activations, floats * 4); };
@@ -201,8 +233,8 @@ ForwardLayout StripedHyenaGpu::layout(uint32_t batch, uint32_t length, bool full
                                             "within the device's storage-buffer range (" + mib(binding_limit) + ")");
     uint64_t workspace = 0, spectrum = 0;
     if (filter_count(c) > 0) {
-        l.group_channels = fft::LongConv::fit_group_channels(batch, length, H, c.taps(),
-                                                             std::min(binding_limit, kMaxFftWorkspace));
+        const uint64_t most = std::min(binding_limit, fft::LongConv::kMaxWorkspaceBytes);
+        l.group_channels = fft::LongConv::fit_group_channels(batch, length, H, c.taps(), most);
         if (l.group_channels == 0)
             throw Error(ErrorCode::DeviceLimit, "a long convolution of B = " + std::to_string(batch) + ", L = " + std::to_string(length) + " needs " +
                                                     mib(fft::LongConv::workspace_bytes_for(batch, length, c.taps(), 1)) +
@@ -268,6 +300,7 @@ uint64_t StripedHyenaGpu::resident_bytes() const {
 }
 
 MemoryPlan StripedHyenaGpu::memory_plan(uint32_t batch, uint32_t length, bool full) const {
+    validate_shape(batch, length);
     // Staging for transfers was reserved by the weights' upload (a host-visible device needs none).
     const uint64_t resident = resident_bytes();
     const uint64_t budget = ctx_.memory.budget();
@@ -586,9 +619,7 @@ std::shared_ptr<PreparedForward> StripedHyenaGpu::prepare(uint32_t batch, uint32
 }
 
 void StripedHyenaGpu::validate_shape(uint32_t batch, uint32_t length) const {
-    if (batch == 0 || length == 0)
-        throw Error(ErrorCode::InvalidArgument, "batch and length must be >= 1 (got B = " + std::to_string(batch) +
-                                                    ", L = " + std::to_string(length) + ")");
+    check_shape(*this, batch, length);
 }
 
 }  // namespace hyenavk::model

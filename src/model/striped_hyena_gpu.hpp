@@ -51,6 +51,10 @@ public:
                     Precision precision, uint64_t spectrum_cache_bytes = 0);
     ~StripedHyenaGpu() override;
 
+    // What loading a model of this config keeps on ctx's device (weights and filters), before reading it.
+    static ResidentNeed resident_need(const detail::ContextImpl& ctx, const StripedHyenaConfig& config,
+                                      Precision precision);
+
     nlohmann::json config_json() const override;
     uint64_t parameter_count() const override { return config_.parameter_count(); }
     uint32_t input_features() const override { return config_.embed_dim; }

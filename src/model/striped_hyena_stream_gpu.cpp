@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "core/sizes.hpp"
 #include "model/striped_hyena_tensors.hpp"
 #include "ops/dense.hpp"
 #include "ops/elementwise.hpp"
@@ -19,10 +20,12 @@ using ops::View;
 
 StripedHyenaStreamGpu::StripedHyenaStreamGpu(StripedHyenaGpu& model, uint32_t streams, uint32_t window,
                                              const std::function<std::shared_ptr<PreparedForward>(uint32_t, uint32_t)>& prepare)
-    : model_(model), ctx_(model.context()), streams_(streams), steps_taken_(streams, 0), window_(window) {
+    : model_(model), ctx_(model.context()), streams_(streams), window_(window) {
     if (streams == 0) throw Error(ErrorCode::InvalidArgument, "a stream set needs at least one stream");
     if (model.element_ != ElementType::F32)
         throw Error(ErrorCode::Unsupported, "streaming needs an fp32 model; this one stores fp16");
+    check_sizes();
+    steps_taken_.assign(streams, 0);
     record();
     if (window_ != 0) record_window(prepare);
 }
@@ -37,7 +40,7 @@ void StripedHyenaStreamGpu::record_window(
     for (const IoPiece& piece : window_forward_->inputs) {
         const uint32_t rows = static_cast<uint32_t>(piece.count / E), first = static_cast<uint32_t>(piece.first / E);
         ops::gather_rows(rec, View{piece.allocation->slice(), rows, E, 0, E, 1, ElementType::F32},
-                         ops::matrix(frames_ring_, S * W, E),
+                         ops::matrix(frames_ring_, S * W, E),  // check_sizes() holds S * W * E within a binding
                          window_rows_.slice().sub(uint64_t(first) * sizeof(uint32_t), uint64_t(rows) * sizeof(uint32_t)),
                          rows);
     }
@@ -60,6 +63,57 @@ std::vector<float> StripedHyenaStreamGpu::windowed_outputs() {
     for (const IoPiece& piece : window_forward_->outputs)
         ctx_.transfer.download(*piece.allocation, 0, out.data() + piece.first, piece.count * sizeof(float));
     return out;
+}
+
+void StripedHyenaStreamGpu::check_sizes() const {
+    const StripedHyenaConfig& c = model_.config_;
+    const uint64_t S = streams_, E = c.embed_dim, H = c.hidden_size, N = c.order, Ls = c.taps();
+    const std::string set = "a stream set of " + std::to_string(S) + " streams";
+    for (const TiledTensor& h : model_.filters_)
+        if (h.tile_count() != 1)
+            throw Error(ErrorCode::Unsupported, "streaming needs each filter in one binding; " + std::to_string(Ls) +
+                                                    " taps exceed the device's range");
+    // The buffers record() and record_window() make: rows per stream, and fp32 (or uint32) columns.
+    struct Buffer {
+        std::string what;
+        uint64_t rows, cols;
+    };
+    std::vector<Buffer> buffers = {{"the input", 1, E}, {"the output", 1, H}, {"the stream", 1, H}, {"a norm", 1, H},
+                                   {"a convolution", 1, H}, {"a gate", 1, H}, {"the projections", 1, (N + 1) * H},
+                                   {"the FFN", 1, 4 * H}, {"the step counts", 1, 1}};
+    for (uint32_t block = 1; block <= c.num_layers; ++block) {
+        if (!is_hyena_block(block)) {
+            buffers.push_back({"the ring of the " + std::to_string(c.conv_kernel_size) + "-tap convolution",
+                               c.conv_kernel_size, H});
+            continue;
+        }
+        buffers.push_back({"the ring of the short convolution", 3, H});
+        for (uint64_t k = 0; k < N; ++k)
+            buffers.push_back({"the ring of a " + std::to_string(Ls) + "-tap filter", Ls, H});
+    }
+    if (window_ != 0) {
+        buffers.push_back({"the window of " + std::to_string(window_) + " frames", window_, E});
+        buffers.push_back({"the window's row indices", window_, 1});
+    }
+    const DeviceCaps& caps = ctx_.device->caps();
+    const uint64_t binding = std::min(caps.max_storage_buffer_range, caps.max_memory_allocation_size);
+    uint64_t total = 0;
+    for (const Buffer& b : buffers) {
+        const uint64_t bytes = detail::saturating_product({S, b.rows, b.cols, sizeof(float)});
+        if (bytes > binding)
+            throw Error(ErrorCode::DeviceLimit, set + ": " + b.what + " ([" + std::to_string(S) + " x " +
+                                                    std::to_string(b.rows) + ", " + std::to_string(b.cols) +
+                                                    "] floats, " + detail::mib(bytes) +
+                                                    ") exceeds one buffer of the device (" + detail::mib(binding) +
+                                                    ", maxStorageBufferRange and maxMemoryAllocationSize)");
+        total = detail::saturating_sum(total, ctx_.memory.dedicated_bytes(bytes));
+    }
+    const uint64_t budget = ctx_.memory.budget(), held = ctx_.memory.reserved();
+    if (total > (budget > held ? budget - held : 0))
+        throw Error(ErrorCode::OutOfMemory, set + " needs at least " + detail::mib(total) + " of device memory; " +
+                                                detail::mib(budget > held ? budget - held : 0) + " of the budget of " +
+                                                detail::mib(budget) +
+                                                " is left (ContextOptions::memory_budget_bytes, --memory-budget)");
 }
 
 void StripedHyenaStreamGpu::record() {
@@ -94,9 +148,11 @@ void StripedHyenaStreamGpu::record() {
     // A ring of `taps` past rows per stream for the next convolution, and the convolution itself.
     auto ring_conv = [&](const View& out, const View& in, const View& w, uint32_t taps, ops::TapOrder order,
                          const View* bias) {
-        rings_.push_back({allocate(S * taps, H), taps});
-        ops::ring_causal_conv(rec, out, in, ops::matrix(rings_.back().rows, S * taps, H), taps, steps, w, taps,
-                              order, bias);
+        // check_sizes() holds S * taps rows within one binding, so within 32 bits.
+        const uint32_t rows = uint32_t(uint64_t(S) * taps);
+        rings_.push_back({allocate(rows, H), taps});
+        ops::ring_causal_conv(rec, out, in, ops::matrix(rings_.back().rows, rows, H), taps, steps, w, taps, order,
+                              bias);
     };
     auto ffn = [&](const std::string& p) {
         layer_norm(A, X, p + "_ffn_norm");
@@ -121,11 +177,7 @@ void StripedHyenaStreamGpu::record() {
             dense(P, T, p + "_proj", H, (N + 1) * H);
             ops::copy(rec, Y, P.columns(0, H));
             for (uint32_t k = 0; k < N; ++k, ++filter) {
-                const TiledTensor& h = model_.filters_[filter];
-                if (h.tile_count() != 1)
-                    throw Error(ErrorCode::Unsupported, "streaming needs each filter in one binding; " +
-                                                            std::to_string(Ls) + " taps exceed the device's range");
-                ring_conv(T, Y, h.tile_view(0), Ls, ops::TapOrder::Lag, nullptr);
+                ring_conv(T, Y, model_.filters_[filter].tile_view(0), Ls, ops::TapOrder::Lag, nullptr);
                 ops::mul(rec, Y, T, P.columns((k + 1) * H, H));
             }
             dense(X, Y, p + "_out_proj", H, H, ops::DenseEpilogue::Accumulate);

@@ -42,6 +42,9 @@ public:
     void restore(uint32_t stream, std::span<const uint8_t> state);
 
 private:
+    // Throws DeviceLimit, OutOfMemory or Unsupported, naming the set's size, where a buffer of the set would
+    // not fit the device or all of them the budget: before anything is allocated, on the device or the host.
+    void check_sizes() const;
     void record();
     void record_window(const std::function<std::shared_ptr<PreparedForward>(uint32_t, uint32_t)>& prepare);
     std::vector<float> windowed_outputs();

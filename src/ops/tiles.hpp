@@ -25,17 +25,19 @@ struct SequenceTile {
 // Tiles of at most max_rows rows covering batch sequences of `length` steps: whole sequences are grouped
 // while they fit, longer ones are cut into near-equal runs.
 inline std::vector<SequenceTile> make_tiles(uint32_t batch, uint32_t length, uint32_t max_rows) {
-    if (max_rows == 0) throw Error(ErrorCode::Internal, "make_tiles: max_rows must be >= 1");
+    if (max_rows == 0 || batch == 0 || length == 0)
+        throw Error(ErrorCode::Internal, "make_tiles: batch, length and max_rows must be >= 1");
     std::vector<SequenceTile> tiles;
     if (length <= max_rows) {
         const uint32_t per_tile = max_rows / length;
-        for (uint32_t b = 0; b < batch; b += per_tile) {
-            const uint32_t count = std::min(per_tile, batch - b);
-            tiles.push_back({b, count, 0, length, uint64_t(b) * length});
+        for (uint64_t b = 0; b < batch; b += per_tile) {  // 64-bit: b + per_tile may pass 2^32
+            const uint32_t count = uint32_t(std::min<uint64_t>(per_tile, batch - b));
+            tiles.push_back({uint32_t(b), count, 0, length, b * length});
         }
         return tiles;
     }
-    const uint32_t pieces = (length + max_rows - 1) / max_rows;
+    // In 64 bits: for lengths near 2^32, length + max_rows - 1 would wrap to a handful of pieces (or none).
+    const uint32_t pieces = uint32_t((uint64_t(length) + max_rows - 1) / max_rows);
     for (uint32_t b = 0; b < batch; ++b)
         for (uint32_t i = 0; i < pieces; ++i) {
             const uint32_t t0 = uint32_t(uint64_t(length) * i / pieces);
